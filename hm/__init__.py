@@ -1,0 +1,1 @@
+"""hm: health-monitor events, actions and tables, and the persistent log streams shared with trace."""

@@ -1,0 +1,1 @@
+"""ipc: the wire protocol between prtosd, partition processes and prtosctl, and its ZeroMQ transport."""
