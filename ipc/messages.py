@@ -1,0 +1,160 @@
+"""The wire messages between prtosd, partition processes and prtosctl.
+
+Every message is a small msgpack map ``{"t": <type>, "v": <version>, ...fields}``. Each type is
+declared once in :data:`MESSAGES` with the exact fields it carries and their ranges; a decoded
+frame is accepted only if it has exactly the declared fields with valid values. A malformed
+frame raises :class:`ProtocolError` — the receiver counts it and carries on; nothing a peer
+sends can crash a daemon, and a name sent by a peer is never used to look anything up other
+than in this fixed table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+PROTOCOL_VERSION = 1
+#: Upper bound of any frame, far above any legitimate message (port messages, console lines).
+MAX_FRAME = 1 << 20
+U32 = (0, 0xFFFFFFFF)
+S32 = (-0x80000000, 0x7FFFFFFF)
+U64 = (0, 0xFFFFFFFFFFFFFFFF)
+S64 = (-0x8000000000000000, 0x7FFFFFFFFFFFFFFF)
+
+
+class ProtocolError(ValueError):
+    """A frame that is not a valid message of this protocol version."""
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One field: its Python type, and a numeric range or a maximum length."""
+
+    kind: type
+    range: tuple[int, int] | None = None
+    max_len: int | None = None
+    item: Field | None = None  # element type of a list
+    optional: bool = False
+
+    def check(self, name: str, value: Any) -> None:
+        if self.kind is int:
+            # bool is an int subclass in Python; a bool is never a valid integer field here.
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ProtocolError(f"field {name!r}: expected an integer")
+        elif not isinstance(value, self.kind):
+            raise ProtocolError(f"field {name!r}: expected {self.kind.__name__}")
+        if self.range is not None and not self.range[0] <= value <= self.range[1]:
+            raise ProtocolError(f"field {name!r}: {value} out of range")
+        if self.max_len is not None and len(value) > self.max_len:
+            raise ProtocolError(f"field {name!r}: longer than {self.max_len}")
+        if self.item is not None:
+            for i, v in enumerate(value):
+                self.item.check(f"{name}[{i}]", v)
+
+
+def _int(lo_hi: tuple[int, int] = U32, optional: bool = False) -> Field:
+    return Field(int, range=lo_hi, optional=optional)
+
+
+def _str(max_len: int = 256, optional: bool = False) -> Field:
+    return Field(str, max_len=max_len, optional=optional)
+
+
+def _bytes(max_len: int = MAX_FRAME, optional: bool = False) -> Field:
+    return Field(bytes, max_len=max_len, optional=optional)
+
+
+def _list(item: Field, max_len: int, optional: bool = False) -> Field:
+    return Field(list, max_len=max_len, item=item, optional=optional)
+
+
+#: Every message type and its fields. Adding a message means adding one entry here.
+MESSAGES: dict[str, dict[str, Field]] = {
+    # partition process → prtosd: first message on a connection.
+    "hello": {"partition": _int((0, 254)), "vcpu": _int((0, 3)), "pid": _int(), "token": _str(128)},
+    # prtosd → partition process: execute until ``until`` (virtual µs) at the latest.
+    "run": {
+        "seq": _int(U64),
+        "now": _int(S64),
+        "until": _int(S64),
+        "ext_irqs": _int(),  # ext IRQ bits raised since the last grant
+        "slot": _list(_int(), 3),  # cyclic_sched_info: index, id, duration
+    },
+    # partition process → prtosd: the grant ended.
+    "result": {
+        "seq": _int(U64),
+        "reason": _str(16),
+        "now": _int(S64),
+        "instructions": _int(U64),
+        "detail": _list(_int(S64), 8),
+    },
+    # partition process → prtosd: a hypercall that needs global state.
+    "hcall": {"seq": _int(U64), "nr": _int((0, 255)), "args": _list(_int(), 5), "data": _bytes(optional=True)},
+    # prtosd → partition process: its answer.
+    "hcall_ret": {"seq": _int(U64), "ret": _int(S32), "data": _bytes(optional=True)},
+    # partition process → prtosd: a console write (one line, or a buffer flushed by BAIL).
+    "console": {"now": _int(S64), "data": _bytes(64 * 1024)},
+    # prtosd → partition process: reset / halt / quit.
+    "reset": {"mode": _int((0, 1)), "status": _int(), "entry": _int(optional=True)},
+    "quit": {},
+    # prtosctl → prtosd and back.
+    "request": {"id": _int(U64), "cmd": _str(64), "props": Field(dict), "token": _str(128)},
+    "reply": {
+        "id": _int(U64),
+        "status": _str(16),
+        "errno": _int(S32),
+        "reason": _str(4096),
+        "data": Field(dict, optional=True),
+    },
+}
+
+
+def validate(msg: Any) -> dict[str, Any]:
+    """Check a decoded object against :data:`MESSAGES`; return it or raise ProtocolError."""
+    if not isinstance(msg, dict):
+        raise ProtocolError("a message must be a map")
+    t, v = msg.get("t"), msg.get("v")
+    if not isinstance(t, str) or t not in MESSAGES:
+        raise ProtocolError(f"unknown message type {t!r}"[:120])
+    if v != PROTOCOL_VERSION:
+        raise ProtocolError(f"unsupported protocol version {v!r}"[:120])
+    spec = MESSAGES[t]
+    extra = set(msg) - set(spec) - {"t", "v"}
+    if extra:
+        raise ProtocolError(f"{t}: unexpected field(s) {sorted(map(str, extra))}"[:200])
+    for name, field in spec.items():
+        if name not in msg:
+            if field.optional:
+                continue
+            raise ProtocolError(f"{t}: missing field {name!r}")
+        field.check(name, msg[name])
+    return msg
+
+
+def make(t: str, **fields: Any) -> dict[str, Any]:
+    """Build a message of type ``t`` (validated, so our own bugs surface at the sender)."""
+    return validate({"t": t, "v": PROTOCOL_VERSION, **fields})
+
+
+def encode(msg: dict[str, Any]) -> bytes:
+    """Serialize a message (validated first)."""
+    return msgpack.packb(validate(msg), use_bin_type=True)
+
+
+def decode(frame: bytes) -> dict[str, Any]:
+    """Parse and validate one frame; raises ProtocolError for anything malformed."""
+    if len(frame) > MAX_FRAME:
+        raise ProtocolError("frame too large")
+    try:
+        obj = msgpack.unpackb(
+            frame,
+            raw=False,
+            strict_map_key=True,
+            max_array_len=4096,
+            max_map_len=64,
+        )
+    except Exception as exc:  # msgpack raises several unrelated exception types for bad input
+        raise ProtocolError(f"undecodable frame: {type(exc).__name__}") from None
+    return validate(obj)

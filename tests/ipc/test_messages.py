@@ -1,0 +1,91 @@
+"""The wire messages: valid ones round-trip, anything malformed is a ProtocolError and nothing else."""
+
+from __future__ import annotations
+
+import contextlib
+
+import msgpack
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ipc.messages import MAX_FRAME, MESSAGES, PROTOCOL_VERSION, ProtocolError, decode, encode, make
+
+SAMPLES = {
+    "hello": {"partition": 3, "vcpu": 1, "pid": 1234, "token": "abc"},
+    "run": {"seq": 7, "now": 1000, "until": 2000, "ext_irqs": 0x100, "slot": [0, 0, 1000]},
+    "result": {"seq": 7, "reason": "budget", "now": 2000, "instructions": 10**9, "detail": []},
+    "hcall": {"seq": 8, "nr": 12, "args": [1, 2, 3, 4], "data": b"hello"},
+    "hcall_ret": {"seq": 8, "ret": -3},
+    "console": {"now": 5, "data": b"[0] Hello World!\n"},
+    "reset": {"mode": 1, "status": 0},
+    "quit": {},
+    "request": {"id": 1, "cmd": "status", "props": {}, "token": "t"},
+    "reply": {"id": 1, "status": "ok", "errno": 0, "reason": "", "data": {"x": 1}},
+}
+
+
+def test_every_message_type_has_a_sample() -> None:
+    assert set(SAMPLES) == set(MESSAGES)
+
+
+@pytest.mark.parametrize("t", sorted(SAMPLES))
+def test_round_trip(t: str) -> None:
+    msg = make(t, **SAMPLES[t])
+    assert decode(encode(msg)) == msg
+
+
+def _frame(obj: object) -> bytes:
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+@pytest.mark.parametrize(
+    ("obj", "why"),
+    [
+        ([1, 2], "must be a map"),
+        ({"t": "nope", "v": PROTOCOL_VERSION}, "unknown message type"),
+        ({"t": "quit", "v": 99}, "unsupported protocol version"),
+        ({"t": "quit", "v": PROTOCOL_VERSION, "x": 1}, "unexpected field"),
+        ({"t": "hcall_ret", "v": PROTOCOL_VERSION, "seq": 1}, "missing field 'ret'"),
+        ({"t": "hcall_ret", "v": PROTOCOL_VERSION, "seq": 1, "ret": True}, "expected an integer"),
+        ({"t": "hcall_ret", "v": PROTOCOL_VERSION, "seq": -1, "ret": 0}, "out of range"),
+        ({"t": "hello", "v": PROTOCOL_VERSION, "partition": 0, "vcpu": 9, "pid": 1, "token": ""}, "out of range"),
+        ({"t": "hcall", "v": PROTOCOL_VERSION, "seq": 1, "nr": 1, "args": [1] * 6}, "longer than 5"),
+        ({"t": "hcall", "v": PROTOCOL_VERSION, "seq": 1, "nr": 1, "args": ["x"]}, r"args\[0\]"),
+        ({"t": "console", "v": PROTOCOL_VERSION, "now": 0, "data": "text"}, "expected bytes"),
+    ],
+)
+def test_malformed_messages_are_rejected(obj: object, why: str) -> None:
+    with pytest.raises(ProtocolError, match=why):
+        decode(_frame(obj))
+
+
+def test_undecodable_and_oversized_frames() -> None:
+    with pytest.raises(ProtocolError, match="undecodable"):
+        decode(b"\xc1")
+    with pytest.raises(ProtocolError, match="too large"):
+        decode(b"\x00" * (MAX_FRAME + 1))
+    with pytest.raises(ProtocolError):
+        decode(_frame({"t": "quit", "v": PROTOCOL_VERSION})[:-1] + b"\xff\xff")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=256))
+def test_random_bytes_never_raise_anything_but_protocol_error(frame: bytes) -> None:
+    with contextlib.suppress(ProtocolError):
+        decode(frame)
+
+
+_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1), st.text(max_size=8), st.binary(max_size=8)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(sorted(MESSAGES)),
+    st.dictionaries(st.text(max_size=10), st.recursive(_scalars, lambda c: st.lists(c, max_size=3), max_leaves=5)),
+)
+def test_random_maps_of_known_types(t: str, fields: dict) -> None:
+    with contextlib.suppress(ProtocolError):
+        decode(_frame({"t": t, "v": PROTOCOL_VERSION, **fields}))
