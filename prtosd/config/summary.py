@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hm.events import default_hypervisor_entry, default_partition_entry
+from hm.events import HmEvent, default_hypervisor_entry, default_partition_entry
 from prtosd.config.model import (
     AREA_FLAG_NAMES,
     AreaFlag,
@@ -12,6 +12,8 @@ from prtosd.config.model import (
     System,
 )
 from prtosd.config.units import format_size, format_time
+
+_EVENT_IDS = frozenset(int(e) for e in HmEvent)
 
 
 def _flags(value: int, table: dict[str, int]) -> str:
@@ -105,13 +107,13 @@ def render(system: System) -> str:
     tables += [(f'P{p.id} "{p.name}"', p.hm_table(), default_partition_entry) for p in system.partitions]
     for label, table, default in tables:
         changed = [
-            f"{ev}: {e.action.full_name}, log {'yes' if e.log else 'no'}"
+            f"{HmEvent(ev).full_name if ev in _EVENT_IDS else ev}: {e.action.full_name}, log {'yes' if e.log else 'no'}"
             for ev, e in enumerate(table)
             if (e.action, e.log) != default(ev)
         ]
-        w(f"  {label}: {'defaults' if not changed else ''}")
+        w(f"  {label}: {'defaults' if not changed else ''}".rstrip())
         for line in changed:
-            w(f"    event {line}")
+            w(f"    {line}")
     hyp = system.hypervisor
     w(f"  HM log device: {hyp.hm_device or 'none'}")
     w("")
