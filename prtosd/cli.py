@@ -48,7 +48,7 @@ def check(config: str, as_json: bool) -> None:
                     indent=2,
                 )
             )
-        for d in [*exc.warnings, *exc.errors]:
+        for d in sorted([*exc.warnings, *exc.errors], key=lambda d: d.line):
             click.echo(str(d), err=True)
         sys.exit(EXIT_CONFIG)
     for d in system.warnings:

@@ -23,5 +23,5 @@ class ConfigError(Exception):
 
     def __init__(self, errors: list[Diagnostic], warnings: list[Diagnostic] | None = None):
         self.errors = sorted(errors, key=lambda d: d.line)
-        self.warnings = warnings or []
+        self.warnings = sorted(warnings or [], key=lambda d: d.line)
         super().__init__("\n".join(str(e) for e in self.errors))

@@ -133,6 +133,13 @@ _KIND_TEXT = {
     "idlist": "partition id list {v} (expected integers >= 0 separated by spaces)",
 }
 
+#: Optional children of the elements whose children may come in any order (config.md §3.1).
+_OPTIONAL_CHILDREN: dict[str, frozenset[str]] = {
+    "SystemDescription": frozenset({"ResidentSw", "Channels"}),
+    "PRTOSHypervisor": frozenset({"HealthMonitor", "Trace"}),
+    "Partition": frozenset({"TemporalRequirements", "HealthMonitor", "HwResources", "PortTable", "Trace"}),
+}
+
 _FLAG_TABLES = {
     "areaflags": AREA_FLAG_NAMES,
     "partflags": PARTITION_FLAG_NAMES,
@@ -198,21 +205,25 @@ class _Loader:
 
     def strip_foreign(self, root: etree._Element) -> None:
         """Read project items, warn about other foreign items (W-03), remove both (config.md §10)."""
+        removed: set[etree._Element] = set()
         for el in list(root.iter()):
             if not isinstance(el.tag, str):
                 continue  # comments and processing instructions
+            if any(anc in removed for anc in el.iterancestors()):
+                continue  # inside an element already ignored: one diagnostic is enough
             ns = etree.QName(el).namespace
             if ns not in (PRTOS_NS, None):
                 if ns == PD_NS:
                     self.error(el.sourceline, f"unknown project element pd:{_local(el.tag)}")
                 else:
                     self.warn(el.sourceline, f"ignoring {self._qname(el, el.tag)}")
+                removed.add(el)
                 self._remove(el)
                 continue
             for attr in list(el.attrib):
                 ans = etree.QName(attr).namespace
-                if ans is None:
-                    continue
+                if ans is None or ans == PRTOS_NS:
+                    continue  # PRTOS attributes are unqualified: the schema rejects a qualified one
                 local = etree.QName(attr).localname
                 if ans == PD_NS:
                     allowed = PD_ATTRIBUTES.get(_local(el.tag), frozenset())
@@ -271,8 +282,13 @@ class _Loader:
             key = f"{element}@{attr}"
             if "is not allowed" in rest:
                 return f'{element}: unknown attribute "{attr}"', key
-            el = next((c for c in candidates if _local(c.tag) == element and attr in c.attrib), None)
+            els = [c for c in candidates if _local(c.tag) == element and attr in c.attrib]
+            el = els[0] if els else None
             value = el.attrib[attr] if el is not None else ""
+            quoted = re.match(r"(?:\[facet '[^']*'\] The value '(.*)' is not|'(.*)' is not a valid value)", rest, re.S)
+            if len(els) > 1 and quoted:
+                # several such elements on one line: only libxml2 knows which value is at fault
+                value = quoted.group(1) if quoted.group(1) is not None else quoted.group(2)
             kind = _KIND.get((element, attr), "")
             if element == "Trace" and attr == "bitmask" and el is not None:
                 parent = el.getparent()
@@ -290,7 +306,10 @@ class _Loader:
                 return f"unexpected element {element}{hint}", element
             if rest.startswith("Missing child element"):
                 exp = re.search(r"Expected is(?: one of)? \( (.*) \)", rest)
-                return f"{element}: missing child element {exp.group(1) if exp else ''}".rstrip(), element
+                names = [n.strip() for n in exp.group(1).split(",")] if exp else []
+                # In an "any order" group libxml2 lists every child not yet seen, optional ones too.
+                required = [n for n in names if n not in _OPTIONAL_CHILDREN.get(element, ())] or names
+                return f"{element}: missing child element {', '.join(required)}".rstrip(), element
             return f"{element}: {rest}", element
         return msg, msg
 
@@ -530,10 +549,9 @@ class _Loader:
             )
         if kind == "Uart":
             raw = el.get("id", "")
-            try:
-                uart_id = int(raw)
-            except ValueError:
-                uart_id = -1
+            # Only the plain decimal forms of 0 and 1: int() alone would also take "0_1" or
+            # non-ASCII digits, and fail outright on thousands of digits.
+            uart_id = int(raw) if re.fullmatch(r"\s*\+?0*[01]\s*", raw) else -1
             if uart_id not in (0, 1):
                 self.error(line, f"invalid uart id {raw}")
             return Device(

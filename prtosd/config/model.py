@@ -88,7 +88,7 @@ HYP_TRACE_NAMES = {m.name: m for m in HypTraceModule if m.name and m is not HypT
 class PortDirection(IntEnum):
     """``PRTOS_SOURCE_PORT`` / ``PRTOS_DESTINATION_PORT`` values."""
 
-    SOURCE = 0x0
+    SOURCE = 0x2
     DESTINATION = 0x1
 
 

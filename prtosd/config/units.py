@@ -28,7 +28,12 @@ def _scaled(text: str, pattern: re.Pattern[str], scale: dict[str, int], what: st
     m = pattern.fullmatch(text)
     if m is None:
         raise ValueError(f'invalid {what} "{text}"')
-    value = int(Fraction(m.group(1)) * scale[m.group(2)])  # exact, then truncated
+    whole, _, frac = m.group(1).partition(".")
+    whole = whole.lstrip("0") or "0"
+    if len(whole) > 10:
+        raise ValueError(overflow)  # and do not hand thousands of digits to int()
+    # Digits beyond the 30th cannot change the truncated result (every scale divides 10**20).
+    value = int(Fraction(f"{whole}.{frac[:30] or 0}") * scale[m.group(2)])  # exact, then truncated
     if value >= MAX_UINT:
         raise ValueError(overflow)
     return value
