@@ -74,30 +74,46 @@ def _list(item: Field, max_len: int, optional: bool = False) -> Field:
 MESSAGES: dict[str, dict[str, Field]] = {
     # partition process → prtosd: first message on a connection.
     "hello": {"partition": _int((0, 254)), "vcpu": _int((0, 3)), "pid": _int(), "token": _str(128)},
-    # prtosd → partition process: execute until ``until`` (virtual µs) at the latest.
+    # prtosd → partition process: execute from virtual µs ``now`` until ``until`` at the latest.
+    # ``ext_irqs`` are ext IRQ bits raised since the last grant; ``slot`` (index, id, duration)
+    # is present when the grant starts a slot (cyclic_sched_info).
     "run": {
         "seq": _int(U64),
         "now": _int(S64),
         "until": _int(S64),
-        "ext_irqs": _int(),  # ext IRQ bits raised since the last grant
-        "slot": _list(_int(), 3),  # cyclic_sched_info: index, id, duration
+        "ext_irqs": _int(),
+        "slot": _list(_int(), 3, optional=True),
     },
-    # partition process → prtosd: the grant ended.
-    "result": {
+    # partition process → prtosd: the grant ended (reason: budget, idle, stopped, halted).
+    "result": {"seq": _int(U64), "reason": _str(16), "now": _int(S64), "instructions": _int(U64)},
+    # partition process → prtosd: a hypercall that needs global state, at virtual µs ``now``.
+    "hcall": {"seq": _int(U64), "now": _int(S64), "nr": _int((0, 255)), "args": _list(_int(), 5)},
+    # partition process → prtosd: a CPU exception (HM event) at virtual µs ``now``.
+    "fault": {
         "seq": _int(U64),
-        "reason": _str(16),
         "now": _int(S64),
-        "instructions": _int(U64),
-        "detail": _list(_int(S64), 8),
+        "event": _int((0, 25)),
+        "trap": _int((-1, 31)),
+        "pc": _int(),
+        "eflags": _int(),
+        "error_code": _int(),
+        "cr2": _int(optional=True),
     },
-    # partition process → prtosd: a hypercall that needs global state.
-    "hcall": {"seq": _int(U64), "nr": _int((0, 255)), "args": _list(_int(), 5), "data": _bytes(optional=True)},
-    # prtosd → partition process: its answer.
-    "hcall_ret": {"seq": _int(U64), "ret": _int(S32), "data": _bytes(optional=True)},
-    # partition process → prtosd: a console write (one line, or a buffer flushed by BAIL).
+    # prtosd → partition process: answer to an hcall or a fault. ``ret`` absent: nothing is
+    # written back (the vCPU was reset meanwhile); ``cont`` 0: the grant ends now;
+    # ``trap`` [n, error_code]: propagate that trap to the guest (HM PROPAGATE).
+    "hcall_ret": {
+        "seq": _int(U64),
+        "ret": _int(S32, optional=True),
+        "cont": _int((0, 1)),
+        "trap": _list(_int(), 2, optional=True),
+    },
+    # partition process → prtosd: a console write (one BAIL line) at virtual µs ``now``.
     "console": {"now": _int(S64), "data": _bytes(64 * 1024)},
-    # prtosd → partition process: reset / halt / quit.
-    "reset": {"mode": _int((0, 1)), "status": _int(), "entry": _int(optional=True)},
+    # prtosd → partition process: restart the vCPU at ``entry`` (the image is already in memory).
+    "reset": {"mode": _int((0, 2)), "status": _int(), "entry": _int(), "cr3": _int()},
+    # prtosd → partition process: the vCPU is halted (stop timers; nothing runs until a reset).
+    "halt": {},
     "quit": {},
     # prtosctl → prtosd and back.
     "request": {"id": _int(U64), "cmd": _str(64), "props": Field(dict), "token": _str(128)},
