@@ -1,0 +1,871 @@
+"""The vCPU engine: one partition vCPU under Unicorn, driven run by run by the process loop.
+
+The process loop (not this module) talks to the supervisor. It calls :meth:`VCpu.run` with a budget
+of virtual cycles and the HW clock at the start of the run; the engine executes guest code until
+the budget is used up exactly, the guest idles, a CPU exception needs the health monitor, or a
+hypercall needs the supervisor, and says which in a :class:`RunResult`. Local hypercalls, timers,
+virtual interrupt injection and the virtual IRET are served inside the run without a round trip.
+
+Virtual time: one guest instruction is one cycle at ``System.cpu_khz``; every hypercall and the
+IRET entry cost :data:`HYPERCALL_COST_CYCLES` more (clamped to what is left of the budget, so a run
+never overshoots). µs = cycles * 1000 // khz, computed from integer cycle counts so no remainder is
+ever lost. Nothing guest-visible depends on wall-clock time.
+
+CPU model: protected mode at privilege level 1 with flat segments CS = 0x139 and DS = ES = SS =
+0x141 (a 41-entry GDT kept read-only right after the PCT array), IOPL 0 and no TSS. So ``cli``,
+``sti``, ``hlt``, ``in``/``out``, CR/DR moves and the descriptor-table instructions raise a real #GP
+in the emulated CPU. All interrupts and exceptions stop the run through native hooks
+(partitiond.native) and are decided in Python after ``emu_start`` returns; after an exception the
+CPU is put back into a clean saved context (registers carried over), because Unicorn never
+completes the exception delivery and the next fault would otherwise escalate to a double fault.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+from typing import Protocol
+
+from unicorn import UC_ARCH_X86, UC_ERR_INSN_INVALID, UC_HOOK_INSN, UC_MODE_32, Uc, UcError
+from unicorn import x86_const as X
+from unicorn.unicorn_py3.unicorn import uclib
+
+from partitiond import native
+from partitiond.hypercalls import (
+    HYPERCALL_VECTOR,
+    IRET_VECTOR,
+    PRTOS_INVALID_PARAM,
+    PRTOS_OK,
+    PRTOS_OP_NOT_ALLOWED,
+    PRTOS_UNKNOWN_HYPERCALL,
+    VOID_CALLS,
+    lookup,
+)
+from partitiond.memory import PRTOS_OFFSET, AddressSpace
+from partitiond.pct import CPU_FLAG_IF, CR0_EM, CR0_ET, CR0_PE, CR0_PG, PCT_ADDR, PctArray
+from prtosd.config.model import PartitionFlag, System
+
+#: Extra virtual cycles charged for each hypercall and for the IRET entry.
+HYPERCALL_COST_CYCLES = 100
+
+GUEST_CS_SEL = 0x139
+GUEST_DS_SEL = 0x141
+_GDT_ENTRIES = 41
+_RING0_DS = 0x10  # used only while dropping to ring 1
+
+#: Traps whose injection pushes an error code (ERRCODE_TAB = 0x27D00).
+ERRCODE_TRAPS = frozenset({8, 10, 11, 12, 13, 14, 17})
+PRTOS_EXT_TRAPS = 1 << 16
+TRAP_GP = 13
+TRAP_PF = 14
+
+# HM events (partition-api.md §10.8).
+HM_EV_FATAL_ERROR = 0
+HM_EV_MEM_PROTECTION = 4
+HM_EV_X86_BASE = 6
+HM_EV_X86_GENERAL_PROTECTION = 6 + TRAP_GP
+HM_EV_X86_PAGE_FAULT = 6 + TRAP_PF
+
+# Flags the virtual IRET restores from the popped EFLAGS: CF PF AF ZF SF TF DF OF.
+_IRET_FLAGS = 0x0FD5
+_UNTIL = 0xFFFFFFFF  # never reached: that page can never be mapped
+_FETCH_TYPES = (21, 24)  # UC_MEM_FETCH_UNMAPPED, UC_MEM_FETCH_PROT
+_PROT_TYPES = (22, 23, 24)  # UC_MEM_WRITE_PROT, UC_MEM_READ_PROT, UC_MEM_FETCH_PROT
+_WRITE_TYPES = (20, 22)  # UC_MEM_WRITE_UNMAPPED, UC_MEM_WRITE_PROT
+_PREFIXES = frozenset({0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF0, 0xF2, 0xF3})
+
+
+class ResetMode(IntEnum):
+    """PRTOS_COLD_RESET / PRTOS_WARM_RESET; VCPU is ``prtos_reset_vcpu`` (counter + 1, no reload)."""
+
+    COLD = 0
+    WARM = 1
+    VCPU = 2
+
+
+class RunKind(StrEnum):
+    """Why :meth:`VCpu.run` returned."""
+
+    BUDGET = "budget"  # the budget is used up exactly
+    IDLE = "idle"  # prtos_idle_self: rest of the slot is idle; EAX already holds 0
+    HYPERCALL = "hypercall"  # a call for the supervisor; answer with complete_hypercall()
+    EXCEPTION = "exception"  # an HM event (CPU exception or partition panic), see RunResult.trap
+    HALTED = "halted"  # the vCPU cannot run until it is reset (after a panic)
+
+
+@dataclass(frozen=True, slots=True)
+class HypercallRequest:
+    """A hypercall forwarded to the supervisor: number, table name, raw argument words."""
+
+    nr: int
+    name: str
+    args: tuple[int, int, int, int, int]  # EBX, ECX, EDX, ESI, EDI
+
+
+@dataclass(frozen=True, slots=True)
+class TrapInfo:
+    """An HM event raised by the vCPU (partition-api.md §14.3; semantics.md §9.5)."""
+
+    event: int  # HM event id
+    trap: int | None  # x86 trap number, None for FATAL_ERROR
+    pc: int  # faulting EIP (next EIP for traps such as int3)
+    eflags: int  # EFLAGS with bit 9 = the virtual IF
+    error_code: int = 0
+    cr2: int | None = None  # faulting address of a page fault / memory protection event
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """Outcome of one :meth:`VCpu.run`: ``cycles`` of virtual time used, of which ``instructions``."""
+
+    kind: RunKind
+    cycles: int
+    instructions: int
+    hypercall: HypercallRequest | None = None
+    trap: TrapInfo | None = None
+
+
+@dataclass(slots=True)
+class Timer:
+    """One armed timer: fires when its clock (µs) reaches ``value``; ``fire_cycle`` is that moment."""
+
+    value: int
+    interval: int
+    fire_cycle: int
+
+
+class ConsoleStream(Protocol):
+    def write(self, text: str, /) -> object: ...
+
+
+class EngineError(Exception):
+    """The engine was driven wrongly (a bug of the caller, never of the guest)."""
+
+
+_REG_IDS = (X.UC_X86_REG_EAX, X.UC_X86_REG_EBX, X.UC_X86_REG_ECX, X.UC_X86_REG_EDX, X.UC_X86_REG_ESI,
+            X.UC_X86_REG_EDI, X.UC_X86_REG_EBP, X.UC_X86_REG_ESP, X.UC_X86_REG_EIP, X.UC_X86_REG_EFLAGS)
+REG_NAMES = ("eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp", "eip", "eflags")
+_FP_REGS = (*(getattr(X, f"UC_X86_REG_FP{i}") for i in range(8)), X.UC_X86_REG_FPSW, X.UC_X86_REG_FPCW,
+            X.UC_X86_REG_FPTAG, *(getattr(X, f"UC_X86_REG_XMM{i}") for i in range(8)), X.UC_X86_REG_MXCSR)
+
+
+class _Regs:
+    """Register access through raw ctypes calls (the binding's reg_read costs several µs)."""
+
+    def __init__(self, uc: Uc) -> None:
+        self.uch = uc._uch
+        n = len(_REG_IDS)
+        self.ids = (ctypes.c_int32 * n)(*_REG_IDS)
+        self.vals = (ctypes.c_uint32 * n)()
+        base = ctypes.addressof(self.vals)
+        self.ptrs = (ctypes.c_void_p * n)(*(base + 4 * i for i in range(n)))
+        self.one = ctypes.c_uint32()
+
+    def read_all(self) -> list[int]:
+        uclib.uc_reg_read_batch(self.uch, self.ids, self.ptrs, len(_REG_IDS))
+        return list(self.vals)
+
+    def write_all(self, values: list[int]) -> None:
+        for i, v in enumerate(values):
+            self.vals[i] = v & 0xFFFFFFFF
+        uclib.uc_reg_write_batch(self.uch, self.ids, self.ptrs, len(_REG_IDS))
+
+    def read(self, reg: int) -> int:
+        uclib.uc_reg_read(self.uch, reg, ctypes.byref(self.one))
+        return self.one.value
+
+    def write(self, reg: int, value: int) -> None:
+        self.one.value = value & 0xFFFFFFFF
+        uclib.uc_reg_write(self.uch, reg, ctypes.byref(self.one))
+
+
+def _s64(lo: int, hi: int) -> int:
+    v = (hi << 32) | lo
+    return v - (1 << 64) if v & (1 << 63) else v
+
+
+def _s32(v: int) -> int:
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
+def _lowest_bit(word: int) -> int:
+    return (word & -word).bit_length() - 1
+
+
+def _descriptor(base: int, limit: int, access: int) -> bytes:
+    """A flat 32-bit segment descriptor, 4 KiB granular (G=1, D=1)."""
+    return struct.pack("<HHBBBB", limit & 0xFFFF, base & 0xFFFF, (base >> 16) & 0xFF, access,
+                       0xC0 | ((limit >> 16) & 0xF), (base >> 24) & 0xFF)
+
+
+class VCpu:
+    """One partition vCPU: Unicorn CPU, PCT block, timers, virtual interrupts, local hypercalls."""
+
+    def __init__(self, system: System, partition_id: int, vcpu_id: int, memory: AddressSpace,
+                 console: ConsoleStream | None = None, *, native_hooks: bool = True) -> None:
+        self.system = system
+        self.partition = system.partitions[partition_id]
+        self.partition_id = partition_id
+        self.vcpu_id = vcpu_id
+        self.memory = memory
+        self.console = console
+        self.khz = system.cpu_khz
+        self.fp = bool(self.partition.flags & PartitionFlag.FP)
+        self.pcts = PctArray(system, self.partition, memory.pct_map)
+        self.pct = self.pcts.pct(vcpu_id)
+        self.uc = Uc(UC_ARCH_X86, UC_MODE_32)
+        memory.map_into(self.uc)
+        self.hooks = native.install(self.uc, force_python=not native_hooks)
+        self._hs = self.hooks.state
+        self._regs = _Regs(self.uc)
+        self._io = tuple((r.base, r.base + r.no_ports) for r in self.partition.io_ranges)
+        self._io_fault: int | None = None  # EAX before an ungranted in/out (to undo the access)
+        self.uc.hook_add(UC_HOOK_INSN, self._on_in, None, 1, 0, X.UC_X86_INS_IN)
+        self.uc.hook_add(UC_HOOK_INSN, self._on_out, None, 1, 0, X.UC_X86_INS_OUT)
+        self._clean = self._enter_ring1()
+        # Run-independent state.
+        self.exec_cycles = 0  # EXEC clock of this vCPU, in cycles (kept across resets, D-18)
+        self.instructions = 0  # guest instructions retired since creation
+        self.timers: list[Timer | None] = [None, None]  # [HW, EXEC]
+        self.trap_pending: tuple[int, int] | None = None
+        self.idt_gates: dict[int, tuple[int, int]] = {}  # vector → (selector, offset), call 41
+        self.gdt_entries: dict[int, bytes] = {}
+        self.tss_stacks: dict[int, tuple[int, int]] = {}  # level → (ss, sp), calls 36/39
+        self.halted = True  # until the first reset
+        self._eip = 0
+        self._awaiting: int | None = None  # hypercall number awaiting complete_hypercall()
+        self._last_fault: tuple[int, int] | None = None  # (pc, size) of the latest fault
+        # Per-run state.
+        self._hw_base = 0
+        self._elapsed = 0
+        self._budget = 0
+        self._run_instr = 0
+        self._local: dict[int, Callable[[list[int]], int | None]] = {
+            8: self._hc_idle_self, 9: self._hc_get_time, 10: self._hc_set_timer,
+            15: self._hc_clear_irqmask, 16: self._hc_set_irqmask, 17: self._hc_set_irqpend,
+            18: self._hc_clear_irqpend, 19: self._hc_route_irq, 20: self._hc_not_allowed,
+            21: self._hc_not_allowed, 22: self._hc_ok, 25: self._hc_ok, 32: self._hc_get_vcpuid,
+            33: self._hc_load_cr0, 34: self._hc_load_cr3, 35: self._hc_load_cr4, 36: self._hc_load_tss,
+            37: self._hc_load_gdt, 38: self._hc_load_idtr, 39: self._hc_update_ss_sp,
+            40: self._hc_update_gdt, 41: self._hc_update_idt, 42: self._hc_set_if, 43: self._hc_clear_if,
+        }
+
+    # -- CPU set-up -----------------------------------------------------------------------------
+
+    def _enter_ring1(self) -> object:
+        """Install the flat GDT, drop to ring 1 with a one-instruction iret, save the clean context."""
+        gdt = self.memory.gdt_addr
+        table = bytearray(_GDT_ENTRIES * 8)
+        for sel, access in ((GUEST_CS_SEL, 0xBB), (GUEST_DS_SEL, 0xB3), (_RING0_DS, 0x93)):
+            # code DPL 1, data DPL 1, ring-0 stack for the drop (removed below); all "accessed"
+            table[(sel >> 3) * 8:(sel >> 3) * 8 + 8] = _descriptor(0, 0xFFFFF, access)
+        stub = gdt + len(table)
+        frame = stub + 8
+        self.memory.write(gdt, bytes(table))
+        self.memory.write(stub, b"\xcf")  # iret
+        self.memory.write(frame, struct.pack("<5I", stub, GUEST_CS_SEL, 0x2, 0, GUEST_DS_SEL))
+        uc = self.uc
+        uc.reg_write(X.UC_X86_REG_GDTR, (0, gdt, len(table) - 1, 0))
+        uc.reg_write(X.UC_X86_REG_SS, _RING0_DS)
+        uc.reg_write(X.UC_X86_REG_ESP, frame)
+        for seg in (X.UC_X86_REG_DS, X.UC_X86_REG_ES):
+            uc.reg_write(seg, GUEST_DS_SEL)
+        self._hs.arm(1)
+        uc.emu_start(stub, _UNTIL)
+        if uc.reg_read(X.UC_X86_REG_CS) != GUEST_CS_SEL or uc.reg_read(X.UC_X86_REG_SS) != GUEST_DS_SEL:
+            raise EngineError("could not enter ring 1")
+        self.memory.write(gdt + (_RING0_DS >> 3) * 8, bytes(8))
+        self.memory.write(stub, bytes(8 + 20))
+        cr0 = uc.reg_read(X.UC_X86_REG_CR0)
+        if self.fp:
+            uc.reg_write(X.UC_X86_REG_CR4, uc.reg_read(X.UC_X86_REG_CR4) | 0x600)  # OSFXSR, OSXMMEXCPT
+            uc.reg_write(X.UC_X86_REG_CR0, cr0 & ~CR0_EM)
+        else:
+            uc.reg_write(X.UC_X86_REG_CR0, cr0 | CR0_EM)  # x87 → #NM, SSE → #UD (§14.4)
+        uc.ctl_flush_tb()
+        return uc.context_save()
+
+    def _recover(self) -> None:
+        """Restore the clean context, carrying the guest's registers (and FPU state) over."""
+        regs = self._regs.read_all()
+        fpu = [self.uc.reg_read(r) for r in _FP_REGS] if self.fp else None
+        self.uc.context_restore(self._clean)
+        self._regs.write_all(regs)
+        if fpu is not None:
+            for r, v in zip(_FP_REGS, fpu, strict=True):
+                self.uc.reg_write(r, v)
+
+    # -- control by the process loop ---------------------------------------------------------------
+
+    def reset(self, mode: ResetMode, entry: int, *, reset_status: int = 0, cr3: int = 0) -> None:
+        """Restart the vCPU at ``entry`` with the entry state of §14.1 and a fresh PCT (§12.2).
+
+        Cold: ``reset_counter`` = 0; warm and vCPU reset: previous + 1. Timers are disarmed (D-18);
+        the EXEC clock is kept. The caller reloads the image before a cold reset.
+        """
+        counter = 0 if mode == ResetMode.COLD else self.pct.reset_counter + 1
+        self.uc.context_restore(self._clean)
+        regs = [0] * len(_REG_IDS)
+        regs[1] = PCT_ADDR  # EBX
+        regs[8] = entry
+        regs[9] = 0x2
+        self._regs.write_all(regs)
+        self.pcts.reset(self.vcpu_id, reset_counter=counter, reset_status=reset_status, cr3=cr3)
+        self.timers = [None, None]
+        self.trap_pending = None
+        self.idt_gates.clear()
+        self.gdt_entries.clear()
+        self.tss_stacks.clear()
+        self._eip = entry
+        self._awaiting = None
+        self._last_fault = None
+        self.halted = False
+        self.uc.ctl_flush_tb()  # the image may have been reloaded host-side
+
+    def flush_code_cache(self) -> None:
+        """Drop translated code (after guest code was rewritten host-side)."""
+        self.uc.ctl_flush_tb()
+
+    def complete_hypercall(self, result: int | None) -> None:
+        """Finish a forwarded hypercall: ``result`` goes to EAX (None: leave EAX, e.g. a void call)."""
+        if self._awaiting is None:
+            raise EngineError("no hypercall is waiting for completion")
+        if result is not None and self._awaiting not in VOID_CALLS:
+            self._regs.write(X.UC_X86_REG_EAX, result)
+        self._awaiting = None
+
+    def propagate_trap(self, trap: int, error_code: int = 0) -> None:
+        """Make ``trap`` pending (HM action PROPAGATE); it is injected at the next injection point."""
+        self.trap_pending = (trap, error_code)
+
+    def skip_instruction(self) -> bool:
+        """Resume after the latest faulting instruction instead of re-executing it."""
+        if self._last_fault is None or self._last_fault[0] != self._eip:
+            return False
+        self._eip = (self._last_fault[0] + self._last_fault[1]) & 0xFFFFFFFF
+        self._last_fault = None
+        return True
+
+    def raise_ext_irq(self, n: int) -> None:
+        """Make extended IRQ ``n`` pending (coalescing, K-04); delivered at the next injection point."""
+        if not self.halted:
+            self.pct.ext_irqs_pend |= 1 << n
+
+    def set_slot(self, index: int, slot_id: int, duration_us: int) -> None:
+        """Record the dispatching slot in ``cyclic_sched_info`` (semantics.md §1.4)."""
+        info = self.pct.cyclic_sched_info
+        info.num_of_slots, info.id, info.slot_duration = index, slot_id, duration_us
+
+    def halt(self) -> None:
+        """Stop for good until the next reset."""
+        self.halted = True
+
+    @property
+    def eip(self) -> int:
+        return self._eip
+
+    def registers(self) -> dict[str, int]:
+        """The guest registers (EIP as the engine will resume)."""
+        regs = dict(zip(REG_NAMES, self._regs.read_all(), strict=True))
+        regs["eip"] = self._eip
+        return regs
+
+    def set_register(self, name: str, value: int) -> None:
+        """Write one guest register by name (``eip`` moves the resume point)."""
+        if name == "eip":
+            self._eip = value & 0xFFFFFFFF
+        else:
+            self._regs.write(_REG_IDS[REG_NAMES.index(name)], value)
+
+    def read_guest(self, addr: int, length: int) -> bytes:
+        """Guest bytes (the caller checked the range with ``memory.check``)."""
+        return self.memory.read(addr, length)
+
+    def write_guest(self, addr: int, data: bytes) -> None:
+        """Write guest bytes through Unicorn (keeps its code cache coherent)."""
+        self.uc.mem_write(addr, data)
+
+    # -- time -----------------------------------------------------------------------------------
+
+    def to_us(self, cycles: int) -> int:
+        """Cycles → µs (floor)."""
+        return cycles * 1000 // self.khz
+
+    def to_cycles(self, us: int) -> int:
+        """The first cycle count whose µs value reaches ``us`` (ceil)."""
+        return -(-us * self.khz // 1000)
+
+    @property
+    def exec_time_us(self) -> int:
+        """EXEC clock of this vCPU in µs."""
+        return self.to_us(self.exec_cycles)
+
+    def _clock_cycles(self, clock: int) -> int:
+        return self._hw_base + self._elapsed if clock == 0 else self.exec_cycles
+
+    def _fire_timers(self) -> None:
+        for clock, t in enumerate(self.timers):
+            if t is None:
+                continue
+            now = self._clock_cycles(clock)
+            if now < t.fire_cycle:
+                continue
+            self.pct.ext_irqs_pend |= 1 << clock  # ext IRQ 0 (HW timer) or 1 (EXEC timer)
+            if t.interval > 0:
+                now_us = self.to_us(now)
+                t.value += ((now_us - t.value) // t.interval + 1) * t.interval  # missed periods collapse
+                t.fire_cycle = self.to_cycles(t.value)
+            else:
+                self.timers[clock] = None
+
+    def _cycles_to_timer(self) -> int:
+        left = 1 << 62
+        for clock, t in enumerate(self.timers):
+            if t is not None:
+                left = min(left, t.fire_cycle - self._clock_cycles(clock))
+        return max(left, 0)
+
+    def _charge(self, cycles: int) -> None:
+        """Advance virtual time by a fixed cost, never past the end of the budget."""
+        cycles = max(0, min(cycles, self._budget - self._elapsed))
+        self._elapsed += cycles
+        self.exec_cycles += cycles
+
+    # -- running --------------------------------------------------------------------------------
+
+    def _result(self, kind: RunKind, **kw: object) -> RunResult:
+        return RunResult(kind, self._elapsed, self._run_instr, **kw)  # type: ignore[arg-type]
+
+    def run(self, budget: int, hw_cycles: int) -> RunResult:
+        """Execute for at most ``budget`` cycles; ``hw_cycles`` is the HW clock (cycles since boot) now."""
+        if self._awaiting is not None:
+            raise EngineError(f"hypercall {self._awaiting} is still waiting for complete_hypercall()")
+        self._hw_base, self._elapsed, self._budget, self._run_instr = hw_cycles, 0, budget, 0
+        if self.halted:
+            return self._result(RunKind.HALTED)
+        while True:
+            self._fire_timers()
+            fatal = self._inject()  # every loop start is an injection point
+            if fatal is not None:
+                return fatal
+            remaining = budget - self._elapsed
+            if remaining <= 0:
+                return self._result(RunKind.BUDGET)
+            outcome = self._emulate(min(remaining, self._cycles_to_timer()))
+            if outcome is not None:
+                return outcome
+
+    def _emulate(self, chunk: int) -> RunResult | None:
+        """One ``emu_start`` of at most ``chunk`` instructions; a RunResult if the run must end."""
+        hs = self._hs
+        hs.arm(chunk)
+        self._io_fault = None
+        error: UcError | None = None
+        try:
+            self.uc.emu_start(self._eip, _UNTIL)
+        except UcError as exc:
+            error = exc
+        n = hs.count
+        if hs.mem_type >= 0:
+            if hs.mem_type not in _FETCH_TYPES:
+                n -= 1  # the faulting instruction did not complete
+            self._account(n)
+            return self._memory_fault()
+        if hs.intno >= 0:
+            return self._interrupt(n, hs.intno)
+        pc, size = hs.last_pc & 0xFFFFFFFF, hs.last_size
+        if self._io_fault is not None:  # in/out on a port not granted: #GP, access undone
+            self._regs.write(X.UC_X86_REG_EAX, self._io_fault)
+            self._io_fault = None
+            self._account(n - 1)
+            return self._exception(TRAP_GP, pc, size=size)
+        if error is not None and error.errno == UC_ERR_INSN_INVALID:
+            self._account(n - 1)
+            return self._exception(6, pc, size=size)  # invalid opcode
+        self._account(n)
+        if hs.stopped:
+            self._eip = self._regs.read(X.UC_X86_REG_EIP)
+            return None
+        self._eip = self._regs.read(X.UC_X86_REG_EIP)
+        reason = f"emulator stopped unexpectedly at {self._eip:#x}" + (f": {error}" if error else "")
+        return self._panic(reason)
+
+    def _account(self, n: int) -> None:
+        self._elapsed += n
+        self.exec_cycles += n
+        self._run_instr += n
+        self.instructions += n
+
+    def _eflags(self) -> int:
+        """EFLAGS as the guest sees it in frames and HM records: bit 9 is the virtual IF."""
+        return (self._regs.read(X.UC_X86_REG_EFLAGS) & ~CPU_FLAG_IF) | (self.pct.iflags & CPU_FLAG_IF)
+
+    def _exception(self, trap: int, pc: int, *, event: int | None = None, error_code: int = 0,
+                   cr2: int | None = None, size: int = 0, resume: int | None = None,
+                   reason: str = "") -> RunResult:
+        """End the run with a CPU exception; the CPU is cleaned and set to resume at ``resume``."""
+        self._recover()
+        self._eip = pc if resume is None else resume
+        self._last_fault = (pc, size) if size else None
+        info = TrapInfo(HM_EV_X86_BASE + trap if event is None else event, trap, pc, self._eflags(),
+                        error_code, cr2, reason)
+        return self._result(RunKind.EXCEPTION, trap=info)
+
+    def _panic(self, reason: str) -> RunResult:
+        """FATAL_ERROR: the vCPU cannot continue (§13.4 step 1, semantics.md §4.5)."""
+        with contextlib.suppress(UcError):
+            self._recover()
+        self.halted = True
+        info = TrapInfo(HM_EV_FATAL_ERROR, None, self._eip, self._eflags(), reason=reason)
+        return self._result(RunKind.EXCEPTION, trap=info)
+
+    def _memory_fault(self) -> RunResult:
+        hs = self._hs
+        addr, kind = hs.mem_addr & 0xFFFFFFFF, hs.mem_type
+        if kind in _FETCH_TYPES:
+            pc, size = addr, 0
+        else:
+            pc, size = hs.last_pc & 0xFFFFFFFF, hs.last_size
+        code = 0x4 | (0x1 if kind in _PROT_TYPES else 0) | (0x2 if kind in _WRITE_TYPES else 0)
+        self.pct.arch.cr2 = addr
+        event = HM_EV_MEM_PROTECTION if addr >= PRTOS_OFFSET else HM_EV_X86_PAGE_FAULT
+        return self._exception(TRAP_PF, pc, event=event, error_code=code, cr2=addr, size=size)
+
+    def _code(self, pc: int, n: int = 16) -> bytes:
+        """Up to ``n`` instruction bytes at ``pc`` (fewer at the end of a mapping)."""
+        m = self.memory.find(pc)
+        if m is None:
+            return b""
+        return self.memory.read(pc, min(n, m.end - pc))
+
+    def _interrupt(self, n: int, intno: int) -> RunResult | None:
+        hs = self._hs
+        pc, size = hs.last_pc & 0xFFFFFFFF, hs.last_size
+        nxt = (pc + size) & 0xFFFFFFFF
+        code = self._code(pc, 2)
+        soft = len(code) == 2 and code[0] == 0xCD and code[1] == intno
+        if intno in (HYPERCALL_VECTOR, IRET_VECTOR) and soft:
+            self._account(n)
+            self._eip = nxt
+            return self._hypercall() if intno == HYPERCALL_VECTOR else self._iret()
+        if soft and intno not in (3, 4):
+            gate = self.idt_gates.get(intno)
+            if gate is None:  # int n without a gate from call 41 → #GP((n<<3)|2), a fault
+                self._account(n - 1)
+                return self._exception(TRAP_GP, pc, error_code=(intno << 3) | 2, size=size)
+            self._account(n)
+            return self._soft_gate(pc, nxt, size, gate)
+        if soft or (code[:1] == b"\xcc" and intno == 3) or (code[:1] == b"\xce" and intno == 4) or intno == 1:
+            self._account(n)  # traps: the instruction completed; report and resume after it
+            resume = nxt if intno != 1 else self._regs.read(X.UC_X86_REG_EIP)
+            return self._exception(intno, resume, resume=resume)
+        self._account(n - 1)  # faults: the instruction did not complete
+        if intno >= 32:
+            return self._panic(f"unexpected interrupt {intno} at {pc:#x}")
+        return self._exception(intno, pc, size=size)
+
+    def _granted(self, port: int, size: int) -> bool:
+        return any(lo <= port and port + size <= hi for lo, hi in self._io)
+
+    def _on_in(self, uc: Uc, port: int, size: int, _data: object) -> int:
+        """``in``: all ones on a granted port (no device behind it, §14.5), else a #GP after the stop."""
+        try:
+            if self._granted(port, size):
+                return (1 << (8 * size)) - 1
+            if self._io_fault is None:
+                self._io_fault = self._regs.read(X.UC_X86_REG_EAX)
+            uc.emu_stop()
+        except Exception:  # never let an exception cross Unicorn
+            uc.emu_stop()
+        return 0
+
+    def _on_out(self, uc: Uc, port: int, size: int, _value: int, _data: object) -> None:
+        """``out``: ignored on a granted port, else a #GP after the stop."""
+        try:
+            if not self._granted(port, size) and self._io_fault is None:
+                self._io_fault = self._regs.read(X.UC_X86_REG_EAX)
+                uc.emu_stop()
+        except Exception:
+            uc.emu_stop()
+
+    def _push_frame(self, esp: int, words: list[int]) -> int:
+        data = b"".join(struct.pack("<I", w & 0xFFFFFFFF) for w in reversed(words))
+        esp = (esp - len(data)) & 0xFFFFFFFF
+        self.memory.write(esp, data)
+        return esp
+
+    def _soft_gate(self, pc: int, nxt: int, size: int, gate: tuple[int, int]) -> RunResult | None:
+        """``int n`` through a gate registered with call 41: a trap gate, no virtual-IF change."""
+        esp = self._regs.read(X.UC_X86_REG_ESP)
+        if esp < 12 or not self.memory.check(esp - 12, 12, write=True):
+            return self._exception(TRAP_GP, pc, size=size, reason="no writable stack for the int frame")
+        self._regs.write(X.UC_X86_REG_ESP, self._push_frame(esp, [self._eflags(), GUEST_CS_SEL, nxt]))
+        self._eip = gate[1]
+        return None
+
+    # -- virtual interrupts (§13.4, §13.5) ----------------------------------------------------------
+
+    def _inject(self) -> RunResult | None:
+        """Inject at most one pending interrupt; a RunResult (FATAL_ERROR) if injection fails."""
+        t = self.pct
+        error: int | None = None
+        if self.trap_pending is not None:
+            trap, code = self.trap_pending
+            self.trap_pending = None
+            vector = t.trap_to_vector[trap]
+            error = code if trap in ERRCODE_TRAPS else None
+        elif t.ext_irqs_pend & PRTOS_EXT_TRAPS:
+            bit = _lowest_bit(t.ext_irqs_pend & PRTOS_EXT_TRAPS)
+            t.ext_irqs_pend &= ~(1 << bit)
+            vector = t.ext_irq_to_vector[bit]
+        elif not t.iflags & CPU_FLAG_IF:
+            return None
+        elif t.hw_irqs_pend & ~t.hw_irqs_mask:
+            bit = _lowest_bit(t.hw_irqs_pend & ~t.hw_irqs_mask)
+            t.hw_irqs_pend &= ~(1 << bit)
+            vector = t.hw_irq_to_vector[bit]
+        elif t.ext_irqs_pend & ~t.ext_irqs_to_mask:
+            bit = _lowest_bit(t.ext_irqs_pend & ~t.ext_irqs_to_mask)
+            t.ext_irqs_pend &= ~(1 << bit)
+            vector = t.ext_irq_to_vector[bit]
+        else:
+            return None
+        return self._deliver(vector, error)
+
+    def _deliver(self, vector: int, error: int | None) -> RunResult | None:
+        arch = self.pct.arch
+        if vector >= arch.max_idt_vec:
+            return self._panic(f"vector {vector} beyond the IDT limit")
+        gate_addr = arch.idtr.linear_base + 8 * vector
+        if not self.memory.check(gate_addr, 8, allow_null=True):
+            return self._panic(f"IDT gate of vector {vector} at {gate_addr:#x} is not readable")
+        lo, hi = struct.unpack("<II", self.memory.read(gate_addr, 8))
+        offset, selector, access = (lo & 0xFFFF) | (hi & 0xFFFF0000), lo >> 16, (hi >> 8) & 0xFF
+        if offset >= PRTOS_OFFSET or not selector & 3:
+            return self._panic(f"invalid IDT gate for vector {vector}")
+        esp = self._regs.read(X.UC_X86_REG_ESP)
+        if esp < 16 or not self.memory.check(esp - 16, 16, write=True):
+            return self._panic(f"stack at {esp:#x} not writable for vector {vector}")
+        words = [self._eflags(), GUEST_CS_SEL, self._eip] + ([] if error is None else [error])
+        self._regs.write(X.UC_X86_REG_ESP, self._push_frame(esp, words))
+        if not access & 1:  # interrupt gate: virtual IF off
+            self.pct.iflags &= ~CPU_FLAG_IF
+        self._eip = offset
+        return None
+
+    def _iret(self) -> RunResult | None:
+        """The IRET entry: pop EIP, CS, EFLAGS; virtual IF from bit 9; then an injection point."""
+        self._charge(HYPERCALL_COST_CYCLES)
+        esp = self._regs.read(X.UC_X86_REG_ESP)
+        if not self.memory.check(esp, 12):
+            return self._panic(f"IRET frame at {esp:#x} is not readable")
+        eip, _cs, flags = struct.unpack("<III", self.memory.read(esp, 12))
+        cur = self._regs.read(X.UC_X86_REG_EFLAGS)
+        self._regs.write(X.UC_X86_REG_EFLAGS, (cur & ~_IRET_FLAGS) | (flags & _IRET_FLAGS))
+        self._regs.write(X.UC_X86_REG_ESP, esp + 12)
+        self.pct.iflags = (self.pct.iflags & ~CPU_FLAG_IF) | (flags & CPU_FLAG_IF)
+        self._eip = eip
+        return None
+
+    # -- hypercalls --------------------------------------------------------------------------------
+
+    def _hypercall(self) -> RunResult | None:
+        regs = self._regs.read_all()
+        nr, args = regs[0], regs[1:6]
+        row = lookup(nr)
+        if row is None:
+            if self.console is not None:
+                self.console.write(f"Hypercall ({nr}) unknown\n")
+            self._regs.write(X.UC_X86_REG_EAX, PRTOS_UNKNOWN_HYPERCALL)
+            self._charge(HYPERCALL_COST_CYCLES)
+            return None
+        handler = self._local.get(nr)
+        if handler is None:
+            self._charge(HYPERCALL_COST_CYCLES)
+            self._awaiting = nr
+            req = HypercallRequest(nr, row.name, (args[0], args[1], args[2], args[3], args[4]))
+            return self._result(RunKind.HYPERCALL, hypercall=req)
+        result = handler(args)  # clocks read by the call are those at the hypercall instruction
+        self._charge(HYPERCALL_COST_CYCLES)
+        if result is not None:
+            self._regs.write(X.UC_X86_REG_EAX, result)
+        if nr == 8:
+            return self._result(RunKind.IDLE)
+        return None
+
+    def execute_local(self, nr: int, args: list[int]) -> int | None:
+        """Run local hypercall ``nr`` with ``args`` (for a multicall batch); None if it is not local."""
+        handler = self._local.get(nr)
+        if handler is None or nr == 8:
+            return None
+        result = handler([*args, 0, 0, 0, 0, 0][:5])
+        return PRTOS_OK if result is None else result
+
+    @staticmethod
+    def _hc_ok(_a: list[int]) -> int:
+        return PRTOS_OK
+
+    @staticmethod
+    def _hc_not_allowed(_a: list[int]) -> int:
+        return PRTOS_OP_NOT_ALLOWED
+
+    def _hc_idle_self(self, _a: list[int]) -> int:
+        return PRTOS_OK
+
+    def _hc_get_time(self, a: list[int]) -> int:
+        clock, ptr = a[0], a[1]
+        if not self.memory.check(ptr, 8, write=True) or clock not in (0, 1):
+            return PRTOS_INVALID_PARAM
+        self.write_guest(ptr, struct.pack("<q", self.to_us(self._clock_cycles(clock))))
+        return PRTOS_OK
+
+    def _hc_set_timer(self, a: list[int]) -> int:
+        clock, value, interval = a[0], _s64(a[1], a[2]), _s64(a[3], a[4])
+        if value < 0 or interval < 0 or clock not in (0, 1):
+            return PRTOS_INVALID_PARAM
+        if value == 0:
+            self.timers[clock] = None  # disarm completely (D-17)
+            return PRTOS_OK
+        self.timers[clock] = Timer(value, interval, self.to_cycles(value))
+        return PRTOS_OK
+
+    def _hc_clear_irqmask(self, a: list[int]) -> int:
+        self.pct.hw_irqs_mask &= ~a[0]
+        self.pct.ext_irqs_to_mask &= ~a[1]
+        return PRTOS_OK
+
+    def _hc_set_irqmask(self, a: list[int]) -> int:
+        self.pct.hw_irqs_mask |= a[0]
+        self.pct.ext_irqs_to_mask |= a[1]
+        return PRTOS_OK
+
+    def _hc_set_irqpend(self, a: list[int]) -> int:
+        self.pct.hw_irqs_pend |= a[0]
+        self.pct.ext_irqs_pend |= a[1]
+        return PRTOS_OK
+
+    def _hc_clear_irqpend(self, a: list[int]) -> int:
+        self.pct.hw_irqs_pend &= ~a[0]
+        self.pct.ext_irqs_pend &= ~a[1]
+        return PRTOS_OK
+
+    def _hc_route_irq(self, a: list[int]) -> int:
+        kind, irq, vector = a[0], a[1], a[2] & 0xFFFF
+        if irq >= 32:
+            return PRTOS_INVALID_PARAM
+        tables = {0: self.pct.trap_to_vector, 1: self.pct.hw_irq_to_vector, 2: self.pct.ext_irq_to_vector}
+        if kind not in tables:
+            return PRTOS_INVALID_PARAM
+        tables[kind][irq] = vector
+        return PRTOS_OK
+
+    def _hc_get_vcpuid(self, _a: list[int]) -> int:
+        return self.vcpu_id
+
+    def _hc_load_cr0(self, a: list[int]) -> int:
+        val = a[0]
+        if val & (CR0_PE | CR0_PG) != CR0_PE | CR0_PG:
+            return PRTOS_OP_NOT_ALLOWED
+        self.pct.arch.cr0 = val | CR0_ET | (0 if self.fp else CR0_EM)
+        return PRTOS_OK
+
+    def _hc_load_cr3(self, a: list[int]) -> int:
+        return PRTOS_OK if a[0] == self.pct.arch.cr3 else PRTOS_OP_NOT_ALLOWED
+
+    def _hc_load_cr4(self, a: list[int]) -> int:
+        if a[0] & 0x20:  # PAE
+            return PRTOS_OP_NOT_ALLOWED
+        self.pct.arch.cr4 = a[0]
+        return PRTOS_OK
+
+    @staticmethod
+    def _stack_ok(ss: int, sp: int) -> bool:
+        return bool(ss & 3) and (ss >> 3) < 44 and sp < PRTOS_OFFSET
+
+    def _hc_load_tss(self, a: list[int]) -> int:
+        if not self.memory.check(a[0], 104):
+            return PRTOS_INVALID_PARAM
+        sp1, ss1, sp2, ss2 = struct.unpack("<4I", self.memory.read(a[0] + 12, 16))
+        stacks = {1: (ss1 & 0xFFFF, sp1), 2: (ss2 & 0xFFFF, sp2)}
+        if not all(self._stack_ok(ss, sp) for ss, sp in stacks.values()):
+            return PRTOS_INVALID_PARAM
+        self.tss_stacks.update(stacks)
+        return PRTOS_OK
+
+    @staticmethod
+    def _descriptor_ok(raw: bytes) -> bool:
+        """Present descriptors: DPL≠0 code/data within the guest window, or a TSS (§6.6 call 37)."""
+        w0, w4 = struct.unpack("<II", raw)
+        if not w4 & (1 << 15):
+            return True
+        if not w4 & (1 << 12):  # system descriptor
+            return (w4 >> 8) & 0xF in (0x9, 0xB)
+        if not (w4 >> 13) & 3:
+            return False
+        base = (w0 >> 16) | ((w4 & 0xFF) << 16) | (w4 & 0xFF000000)
+        limit = (w0 & 0xFFFF) | (w4 & 0xF0000)
+        if w4 & (1 << 23):
+            limit = (limit << 12) | 0xFFF
+        return base + limit <= PRTOS_OFFSET
+
+    def _hc_load_gdt(self, a: list[int]) -> int:
+        if not self.memory.check(a[0], 6):
+            return PRTOS_INVALID_PARAM
+        limit, base = struct.unpack("<HI", self.memory.read(a[0], 6))
+        count = (limit + 1) // 8
+        if count > 32 or not self.memory.check(base, limit + 1, allow_null=True):
+            return PRTOS_INVALID_PARAM
+        table = self.memory.read(base, limit + 1)
+        if not all(self._descriptor_ok(table[8 * i:8 * i + 8]) for i in range(count)):
+            return PRTOS_INVALID_PARAM
+        self.pct.arch.gdtr.limit, self.pct.arch.gdtr.linear_base = limit, base
+        return PRTOS_OK
+
+    def _hc_load_idtr(self, a: list[int]) -> int:
+        if not self.memory.check(a[0], 6):
+            return PRTOS_INVALID_PARAM
+        limit, base = struct.unpack("<HI", self.memory.read(a[0], 6))
+        arch = self.pct.arch
+        arch.idtr.limit, arch.idtr.linear_base = limit, base
+        arch.max_idt_vec = (limit + 1) // 8
+        return PRTOS_OK
+
+    def _hc_update_ss_sp(self, a: list[int]) -> int:
+        ss, sp, level = a[0] & 0xFFFF, a[1], a[2]
+        if level not in (1, 2) or not self._stack_ok(ss, sp):
+            return PRTOS_INVALID_PARAM
+        self.tss_stacks[level] = (ss, sp)
+        return PRTOS_OK
+
+    def _hc_update_gdt(self, a: list[int]) -> int:
+        entry = _s32(a[0])
+        if not 0 <= entry < 32 or not self.memory.check(a[1], 8):
+            return PRTOS_INVALID_PARAM
+        raw = self.memory.read(a[1], 8)
+        if not self._descriptor_ok(raw):
+            return PRTOS_INVALID_PARAM
+        self.gdt_entries[entry] = raw
+        return PRTOS_OK
+
+    def _hc_update_idt(self, a: list[int]) -> int:
+        entry = _s32(a[0])
+        if not 0x30 <= entry < 256 or entry in (HYPERCALL_VECTOR, IRET_VECTOR) or not self.memory.check(a[1], 8):
+            return PRTOS_INVALID_PARAM
+        w0, w4 = struct.unpack("<II", self.memory.read(a[1], 8))
+        offset = (w0 & 0xFFFF) | (w4 & 0xFFFF0000)
+        present, gtype, dpl = w4 & (1 << 15), (w4 >> 8) & 0xF, (w4 >> 13) & 3
+        if not present or gtype != 0xF or not dpl or offset >= PRTOS_OFFSET:
+            return PRTOS_INVALID_PARAM
+        self.idt_gates[entry] = (w0 >> 16, offset)
+        return PRTOS_OK
+
+    def _hc_set_if(self, _a: list[int]) -> None:
+        self.pct.iflags |= CPU_FLAG_IF
+
+    def _hc_clear_if(self, _a: list[int]) -> None:
+        self.pct.iflags &= ~CPU_FLAG_IF
