@@ -108,8 +108,9 @@ MESSAGES: dict[str, dict[str, Field]] = {
         "cont": _int((0, 1)),
         "trap": _list(_int(), 2, optional=True),
     },
-    # partition process → prtosd: a console write (one BAIL line) at virtual µs ``now``.
-    "console": {"now": _int(S64), "data": _bytes(64 * 1024)},
+    # partition process → prtosd: a console write (one BAIL line) at virtual µs ``now``;
+    # ``hyp`` 1: a message of the hypervisor (e.g. an unknown hypercall) for its console.
+    "console": {"now": _int(S64), "data": _bytes(64 * 1024), "hyp": _int((0, 1), optional=True)},
     # prtosd → partition process: restart the vCPU at ``entry`` (the image is already in memory).
     "reset": {"mode": _int((0, 2)), "status": _int(), "entry": _int(), "cr3": _int()},
     # prtosd → partition process: the vCPU is halted (stop timers; nothing runs until a reset).

@@ -64,7 +64,7 @@ def backing_file(run_dir: Path, start: int, end: int) -> Path:
     return run_dir / f"phys-{start:08x}-{end - start:08x}.mem"
 
 
-def _open_shared(path: Path, size: int) -> mmap.mmap:
+def open_shared(path: Path, size: int) -> mmap.mmap:
     """Map ``path`` shared, creating it zero-filled (sparse) at ``size`` bytes if needed."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -114,7 +114,7 @@ class AddressSpace:
         self.pct_array_bytes = pct_array_size(self.partition)
         self.gdt_addr = PCT_ADDR + _round_up(self.pct_array_bytes, 16)
         pct_size = _round_up(self.gdt_addr - PCT_ADDR + GDT_RESERVE, PAGE_SIZE)
-        self.pct_map = _open_shared(self.run_dir / f"pct-{self.partition.id}.mem", pct_size)
+        self.pct_map = open_shared(self.run_dir / f"pct-{self.partition.id}.mem", pct_size)
         self._maps.append(self.pct_map)
         anchor = ctypes.c_char.from_buffer(self.pct_map)
         self._anchors.append(anchor)
@@ -134,7 +134,7 @@ class AddressSpace:
             raise MemoryMapError(f"{label}: mapped at {virt:#x}, reaches the PCT window at {PCT_ADDR:#x}")
 
     def _host_base(self, path: Path, size: int) -> int:
-        mm = _open_shared(path, size)
+        mm = open_shared(path, size)
         self._maps.append(mm)
         anchor = ctypes.c_char.from_buffer(mm)
         self._anchors.append(anchor)

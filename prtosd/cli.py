@@ -1,13 +1,19 @@
 """``prtosd``: check, build and run PRTOS system descriptions.
 
-Exit codes: 0 success; 2 invalid configuration or command line (click also uses 2 for usage
-errors); 3 a build failed.
+Exit codes: 0 success (the run ended at ``--until``, at a system halt, when every partition is
+halted, or on SIGINT/SIGTERM); 2 invalid configuration or command line (click also uses 2 for
+usage errors); 3 a partition build failed; 4 the run failed (a partition process could not be
+started or supervised).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import tempfile
+from pathlib import Path
 
 import click
 
@@ -15,9 +21,11 @@ from prtosd import __version__
 from prtosd.config import ConfigError, load_system
 from prtosd.config.serialize import system_to_json_data
 from prtosd.config.summary import render
+from prtosd.config.units import to_time
 
 EXIT_CONFIG = 2
 EXIT_BUILD = 3
+EXIT_RUN = 4
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,6 +66,114 @@ def check(config: str, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2))
     else:
         click.echo(render(system), nl=False)
+
+
+def default_run_root() -> Path:
+    """Where run directories go unless ``--run-dir`` says otherwise (``PRTOSD_RUN_ROOT`` overrides)."""
+    env = os.environ.get("PRTOSD_RUN_ROOT")
+    return Path(env) if env else Path(tempfile.gettempdir()) / f"prtosd-{os.getuid()}"
+
+
+def _make_run_dir(run_dir: str | None, system_name: str) -> Path:
+    if run_dir is not None:
+        path = Path(run_dir)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    else:
+        root = default_run_root()
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = Path(tempfile.mkdtemp(prefix=f"{system_name or 'system'}-", dir=root))
+    os.chmod(path, 0o700)
+    return path.resolve()
+
+
+def _until(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return to_time(value)
+    except ValueError:
+        raise click.BadParameter(f'"{value}" is not a time such as 15s, 500ms or 100us') from None
+
+
+@main.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option(
+    "-p",
+    "--partition-image",
+    "images",
+    multiple=True,
+    metavar="ID:IMAGE[:CUSTOMFILE...]",
+    help="Image (and custom files) of a partition, by id or name; overrides pd:image/pd:sources.",
+)
+@click.option("--until", "until", callback=_until, metavar="TIME", help="Stop at this virtual time (e.g. 15s).")
+@click.option("--run-dir", type=click.Path(file_okay=False), help="Run directory (created 0700).")
+@click.option("--timestamps", is_flag=True, help="Prefix console lines with virtual time and writer.")
+def start(config: str, images: tuple[str, ...], until: int | None, run_dir: str | None, timestamps: bool) -> None:
+    """Run the system described by CONFIG.
+
+    Partition consoles on UART 0 go to standard output in virtual-time order; every console is
+    also saved under the run directory. The run ends at --until, at a system halt, when every
+    partition is halted, or on Ctrl-C.
+    """
+    from partitiond.toolchain import ToolchainError
+    from prtosd.images import ImageOptionError, parse_image_option, resolve_images
+    from prtosd.supervisor import Supervisor, SupervisorError
+
+    try:
+        system = load_system(config)
+    except ConfigError as exc:
+        for d in sorted([*exc.warnings, *exc.errors], key=lambda d: d.line):
+            click.echo(str(d), err=True)
+        sys.exit(EXIT_CONFIG)
+    for d in system.warnings:
+        click.echo(str(d), err=True)
+    rdir = _make_run_dir(run_dir, system.name)
+
+    def build(pid: int, sources: tuple[Path, ...]) -> Path:
+        from partitiond.build import build_partition
+
+        out = rdir / "images" / f"partition{pid}.elf"
+        out.parent.mkdir(exist_ok=True)
+        return build_partition(sources, out, system.partitions[pid].areas[0].start)
+
+    try:
+        specs = [parse_image_option(text, system) for text in images]
+        resolved = resolve_images(system, specs, build)
+    except ImageOptionError as exc:
+        click.echo(f"prtosd: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    except ToolchainError as exc:
+        click.echo(f"prtosd: build failed:\n{exc}", err=True)
+        sys.exit(EXIT_BUILD)
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    sup = None
+    code = 0
+    try:
+        sup = Supervisor(
+            system, Path(config), resolved, rdir, stdout=sys.stdout.buffer, until_us=until, timestamps=timestamps
+        )
+        sup.start()
+        stats = sup.run()
+        click.echo(
+            f"prtosd: {stats.exit_reason or 'stopped'} at {stats.virtual_us / 1e6:.6f} s virtual "
+            f"({stats.wall_s:.3f} s wall); run directory {rdir}",
+            err=True,
+        )
+    except KeyboardInterrupt:
+        click.echo(f"prtosd: interrupted; run directory {rdir}", err=True)
+    except SupervisorError as exc:
+        click.echo(f"prtosd: {exc}", err=True)
+        code = EXIT_RUN
+    finally:
+        if sup is not None:
+            sup.close()
+        for s, h in old.items():
+            signal.signal(s, h)
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -132,6 +132,12 @@ class Outcome:
     effects: tuple[Effect | ResetEffect, ...] = ()
     console: tuple[str, ...] = ()
     returns: bool = True
+    value: int | None = None  # the call's result when it is not just ``code`` (an id, a byte count)
+
+    @property
+    def result(self) -> int:
+        """What the guest's EAX receives."""
+        return int(self.code) if self.value is None else self.value
 
 
 class PartStatus(NamedTuple):

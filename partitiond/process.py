@@ -1,0 +1,216 @@
+"""The partition process: one vCPU, executing guest code only inside grants from prtosd.
+
+Protocol (ipc.messages): the process connects a DEALER socket to the supervisor's ROUTER and says
+``hello``. Then it only reacts:
+
+* ``reset`` / ``halt`` change the vCPU between grants (prtosd has already put the image in the
+  shared memory files for a cold reset);
+* ``run`` grants execution from virtual µs ``now`` to ``until``. Guest code runs in the engine;
+  local hypercalls never leave the process; a console write is sent as a ``console`` message
+  (no answer needed); any other hypercall, and every CPU exception, is sent to prtosd and the
+  vCPU waits for ``hcall_ret``. The grant ends with a ``result`` (budget used up, idle, stopped
+  by prtosd, halted);
+* ``quit`` ends the process.
+
+Strict gating: outside a grant the process is blocked in ``recv``; it never executes guest code
+on its own. Time inside a grant is the engine's instruction clock, so every reply carries an
+exact virtual time. If the supervisor goes away the process exits (poll timeout + parent check).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import zmq
+
+from ipc.messages import ProtocolError, decode, encode, make
+from partitiond.memory import AddressSpace
+from partitiond.vcpu import ResetMode, RunKind, VCpu
+from prtosd.config import ConfigError, load_system
+
+HC_WRITE_OBJECT = 12
+OBJ_CLASS_CONSOLE = 1
+MAX_CONSOLE_WRITE = 4096
+PERM_ERROR, INVALID_PARAM = -4, -3
+POLL_MS = 1000
+
+
+class _HypervisorConsole:
+    """Engine messages such as ``Hypercall (n) unknown`` go to the hypervisor console via prtosd."""
+
+    def __init__(self, proc: PartitionProcess):
+        self.proc = proc
+
+    def write(self, text: str, /) -> int:
+        self.proc.send("console", now=self.proc.now, data=text.encode(), hyp=1)
+        return len(text)
+
+
+class SupervisorGone(Exception):
+    """The supervisor stopped answering and our parent is gone: exit quietly."""
+
+
+class PartitionProcess:
+    def __init__(self, config: Path, run_dir: Path, endpoint: str, partition: int, vcpu: int, token: str):
+        self.system = load_system(config, checks=False)
+        self.partition = self.system.partitions[partition]
+        self.pid, self.vid = partition, vcpu
+        self.memory = AddressSpace(self.system, partition, run_dir)
+        self.vcpu = VCpu(self.system, partition, vcpu, self.memory, console=_HypervisorConsole(self))
+        self.now = 0
+        self.has_console = self.partition.console not in (None, "NULL")
+        self.ctx = zmq.Context.instance()
+        self.sock = self.ctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 1000)
+        self.sock.connect(endpoint)
+        self.parent = os.getppid()
+        self.send("hello", partition=partition, vcpu=vcpu, pid=os.getpid(), token=token)
+
+    # -- transport ----------------------------------------------------------------------------
+
+    def send(self, t: str, **fields: Any) -> None:
+        self.sock.send(encode(make(t, **fields)))
+
+    def recv(self) -> dict[str, Any]:
+        while True:
+            if self.sock.poll(POLL_MS):
+                try:
+                    return decode(self.sock.recv())
+                except ProtocolError as exc:  # never fatal: report and wait for the next message
+                    print(f"partitiond: rejected a malformed message: {exc}", file=sys.stderr)
+                    continue
+            if os.getppid() != self.parent:
+                raise SupervisorGone
+
+    # -- main loop ----------------------------------------------------------------------------
+
+    def serve(self) -> None:
+        while True:
+            msg = self.recv()
+            if msg["t"] == "quit":
+                return
+            if not self.control(msg) and msg["t"] == "run":
+                self.grant(msg)
+
+    def control(self, msg: dict[str, Any]) -> bool:
+        """Apply reset/halt; True if the message was one of them."""
+        if msg["t"] == "reset":
+            self.vcpu.reset(ResetMode(msg["mode"]), msg["entry"], reset_status=msg["status"], cr3=msg["cr3"])
+            return True
+        if msg["t"] == "halt":
+            self.vcpu.halt()
+            return True
+        return False
+
+    def wait_reply(self, seq: int) -> dict[str, Any]:
+        while True:
+            msg = self.recv()
+            if msg["t"] == "hcall_ret" and msg["seq"] == seq:
+                return msg
+            if msg["t"] == "quit":
+                raise SystemExit(0)
+            self.control(msg)
+
+    def grant(self, msg: dict[str, Any]) -> None:
+        v = self.vcpu
+        seq, until = msg["seq"], msg["until"]
+        self.now = msg["now"]
+        for n in range(32):
+            if msg["ext_irqs"] >> n & 1:
+                v.raise_ext_irq(n)
+        if "slot" in msg:
+            v.set_slot(*msg["slot"])
+        hw = v.to_cycles(self.now)
+        end = v.to_cycles(until)
+        instructions = 0
+        while True:
+            if hw >= end:
+                return self.finish(seq, "budget", until, instructions)
+            r = v.run(end - hw, hw)
+            hw += r.cycles
+            instructions += r.instructions
+            self.now = min(v.to_us(hw), until)
+            if r.kind == RunKind.BUDGET:
+                return self.finish(seq, "budget", until, instructions)
+            if r.kind == RunKind.IDLE:
+                return self.finish(seq, "idle", self.now, instructions)
+            if r.kind == RunKind.HALTED:
+                return self.finish(seq, "halted", self.now, instructions)
+            if r.kind == RunKind.HYPERCALL:
+                assert r.hypercall is not None
+                h = r.hypercall
+                if h.nr == HC_WRITE_OBJECT and (h.args[0] >> 24) & 0x7F == OBJ_CLASS_CONSOLE:
+                    v.complete_hypercall(self.console_write(*h.args[:3]))
+                    continue
+                self.send("hcall", seq=seq, now=self.now, nr=h.nr, args=list(h.args))
+            else:  # EXCEPTION
+                assert r.trap is not None
+                tr = r.trap
+                fields: dict[str, Any] = {"cr2": tr.cr2} if tr.cr2 is not None else {}
+                self.send(
+                    "fault",
+                    seq=seq,
+                    now=self.now,
+                    event=tr.event,
+                    trap=-1 if tr.trap is None else tr.trap,
+                    pc=tr.pc,
+                    eflags=tr.eflags,
+                    error_code=tr.error_code,
+                    **fields,
+                )
+            reply = self.wait_reply(seq)
+            if "ret" in reply and r.kind == RunKind.HYPERCALL:
+                v.complete_hypercall(reply["ret"])
+            if "trap" in reply:
+                v.propagate_trap(*reply["trap"])
+            if not reply["cont"]:
+                return self.finish(seq, "stopped", self.now, instructions)
+
+    def finish(self, seq: int, reason: str, now: int, instructions: int) -> None:
+        self.now = now
+        self.send("result", seq=seq, reason=reason, now=now, instructions=instructions)
+
+    def console_write(self, desc: int, buf: int, size: int) -> int:
+        """partition-api.md §8.3: checks in order, then one console unit to prtosd."""
+        if (desc >> 10) & 0x3FF != self.pid:
+            return PERM_ERROR
+        if size > MAX_CONSOLE_WRITE:
+            return INVALID_PARAM
+        if not self.memory.check(buf, size):
+            return INVALID_PARAM
+        if not self.has_console:
+            return 0
+        self.send("console", now=self.now, data=self.memory.read(buf, size))
+        return size
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="partitiond", description="One partition vCPU (started by prtosd).")
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--run-dir", type=Path, required=True)
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--partition", type=int, required=True)
+    parser.add_argument("--vcpu", type=int, default=0)
+    parser.add_argument("--token-file", type=Path, required=True)
+    args = parser.parse_args(argv)
+    try:
+        token = args.token_file.read_text().strip()
+        proc = PartitionProcess(args.config, args.run_dir, args.endpoint, args.partition, args.vcpu, token)
+    except (OSError, ConfigError) as exc:
+        print(f"partitiond: {exc}", file=sys.stderr)
+        return 2
+    try:
+        proc.serve()
+    except (SupervisorGone, KeyboardInterrupt):
+        pass
+    finally:
+        proc.sock.close(0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""The object directory: hypercalls 11-14 (read, write, seek, ctrl) routed by descriptor class.
+
+A descriptor (partition-api.md §8.1) is decoded once into class, vCPU, partition and id; the
+class selects one entry of :data:`CLASSES`, registered explicitly below, and the operation one
+method of it. A class number >= 8 is PRTOS_INVALID_PARAM; an operation a class lacks is
+PRTOS_OP_NOT_ALLOWED (§8.2).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hm.log import SEEK_CUR, SEEK_END, SEEK_SET
+from hm.record import RECORD_SIZE
+from prtosd.errors import PrtosError
+from prtosd.partition import Outcome
+
+if TYPE_CHECKING:
+    from prtosd.supervisor import Supervisor, VcpuKey
+
+OBJ_NO_CLASSES = 8
+HYPERVISOR_ID = 0xFF
+
+
+@dataclass(frozen=True, slots=True)
+class Descriptor:
+    klass: int
+    vcpu: int
+    partition: int
+    id: int
+
+    @classmethod
+    def decode(cls, d: int) -> Descriptor:
+        return cls((d >> 24) & 0x7F, (d >> 20) & 0xF, (d >> 10) & 0x3FF, d & 0x3FF)
+
+
+Op = Callable[["Supervisor", "VcpuKey", Descriptor, list[int], int], Outcome]
+
+
+def _err(code: PrtosError) -> Outcome:
+    return Outcome(code)
+
+
+# -- HM (class 6, §8.7) ---------------------------------------------------------------------------
+
+
+def _hm_checks(sup: Supervisor, key: VcpuKey, desc: Descriptor) -> PrtosError | None:
+    if desc.partition != HYPERVISOR_ID:
+        return PrtosError.INVALID_PARAM
+    if not sup.table[key[0]].is_system:
+        return PrtosError.PERM_ERROR
+    return None
+
+
+def hm_read(sup: Supervisor, key: VcpuKey, desc: Descriptor, a: list[int], now: int) -> Outcome:
+    if (err := _hm_checks(sup, key, desc)) is not None:
+        return _err(err)
+    buf, size = a[1], a[2]
+    mem = sup.memory[key[0]]
+    if not mem.check(buf, size, write=True) or size // RECORD_SIZE == 0:
+        return _err(PrtosError.INVALID_PARAM)
+    data = sup.hm.read(size // RECORD_SIZE)
+    mem.write(buf, data)
+    return Outcome(PrtosError.OK, value=len(data))
+
+
+def hm_seek(sup: Supervisor, key: VcpuKey, desc: Descriptor, a: list[int], now: int) -> Outcome:
+    if (err := _hm_checks(sup, key, desc)) is not None:
+        return _err(err)
+    if a[2] not in (SEEK_CUR, SEEK_SET, SEEK_END):
+        return _err(PrtosError.INVALID_PARAM)
+    sup.hm.stream.seek(struct.unpack("<i", struct.pack("<I", a[1]))[0], a[2])
+    return Outcome(PrtosError.OK)  # K-09
+
+
+def hm_ctrl(sup: Supervisor, key: VcpuKey, desc: Descriptor, a: list[int], now: int) -> Outcome:
+    if (err := _hm_checks(sup, key, desc)) is not None:
+        return _err(err)
+    cmd, arg = a[1], a[2]
+    stream = sup.hm.stream
+    if cmd == 0:  # PRTOS_HM_GET_STATUS
+        mem = sup.memory[key[0]]
+        if not mem.check(arg, 12, write=True):
+            return _err(PrtosError.INVALID_PARAM)
+        mem.write(arg, struct.pack("<iii", *stream.status()))
+    elif cmd == 1:
+        stream.lock()
+    elif cmd == 2:
+        stream.unlock()
+    elif cmd == 3:
+        stream.reset()
+    else:
+        return _err(PrtosError.INVALID_PARAM)
+    return Outcome(PrtosError.OK)
+
+
+# -- STATUS (class 7, §8.8) -----------------------------------------------------------------------
+
+_ARG_SIZE = {1: 20, 2: 4, 3: 8, 4: 8}
+
+
+def status_ctrl(sup: Supervisor, key: VcpuKey, desc: Descriptor, a: list[int], now: int) -> Outcome:
+    cmd, arg = a[1], a[2]
+    p = desc.partition
+    n = len(sup.system.partitions)
+    mem = sup.memory[key[0]]
+    size = (60 if p == HYPERVISOR_ID else 64) if cmd == 0 else _ARG_SIZE.get(cmd)
+    if size is None:
+        return _err(PrtosError.INVALID_PARAM)
+    if not mem.check(arg, size, write=cmd != 2):
+        return _err(PrtosError.INVALID_PARAM)
+    if p != key[0] and not sup.table[key[0]].is_system:
+        return _err(PrtosError.PERM_ERROR)
+    if cmd == 0:  # PRTOS_GET_SYSTEM_STATUS / partition status
+        if p == HYPERVISOR_ID:
+            s = sup.table.system_status(sup.sched.current_maf)
+            mem.write(arg, struct.pack("<I7Q", *s))
+        elif p >= n:
+            return _err(PrtosError.INVALID_PARAM)
+        else:
+            s = sup.table.partition_status(p, now)
+            mem.write(arg, struct.pack("<IIQIIqQQQQ", *s))
+    elif cmd == 1:  # PRTOS_GET_SCHED_PLAN_STATUS, for the caller's CPU
+        cpu = sup.system.cpu_of(*key)
+        assert cpu is not None
+        ps = sup.sched.plan_status(cpu)
+        mem.write(arg, struct.pack("<qiii", *ps))
+    elif cmd == 2:  # PRTOS_SET_PARTITION_OPMODE
+        if p == HYPERVISOR_ID or p >= n:
+            return _err(PrtosError.INVALID_PARAM)
+        (mode,) = struct.unpack("<i", mem.read(arg, 4))
+        return Outcome(sup.table.set_partition_opmode(key, p, mode))
+    elif cmd == 3:  # PRTOS_GET_PHYSPAGE_STATUS (D-25)
+        if p >= n:
+            return _err(PrtosError.INVALID_PARAM)
+        (addr,) = struct.unpack("<I", mem.read(arg, 4))
+        if not any(ar.start <= addr <= ar.end for ar in sup.system.partitions[p].areas):
+            return _err(PrtosError.INVALID_PARAM)
+        mem.write(arg + 4, struct.pack("<I", 0))
+    elif cmd == 4:  # PRTOS_GET_VCPU_STATUS
+        if p >= n or desc.vcpu >= sup.system.partitions[p].no_vcpus:
+            return _err(PrtosError.INVALID_PARAM)
+        state, op_mode = sup.table.vcpu_status((p, desc.vcpu))
+        mem.write(arg, struct.pack("<II", state, op_mode))
+    return Outcome(PrtosError.OK)
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectClass:
+    read: Op | None = None
+    write: Op | None = None
+    seek: Op | None = None
+    ctrl: Op | None = None
+
+
+#: Class number → operations. Classes whose objects are not served yet have no operations.
+CLASSES: dict[int, ObjectClass] = {
+    0: ObjectClass(),  # NULL
+    1: ObjectClass(),  # CONSOLE: written by the partition process itself
+    2: ObjectClass(),  # TRACE
+    3: ObjectClass(),  # SAMPLING_PORT
+    4: ObjectClass(),  # QUEUING_PORT
+    5: ObjectClass(),  # MEM
+    6: ObjectClass(read=hm_read, seek=hm_seek, ctrl=hm_ctrl),
+    7: ObjectClass(ctrl=status_ctrl),
+}
+
+
+def object_call(sup: Supervisor, key: VcpuKey, op: str, args: list[int], now: int) -> Outcome:
+    desc = Descriptor.decode(args[0])
+    if desc.klass >= OBJ_NO_CLASSES:
+        return _err(PrtosError.INVALID_PARAM)
+    fn: Op | None = getattr(CLASSES[desc.klass], op)  # ``op`` is one of our four names, never a guest's
+    if fn is None:
+        return _err(PrtosError.OP_NOT_ALLOWED)
+    return fn(sup, key, desc, args, now)

@@ -1,0 +1,422 @@
+"""The supervisor: virtual time, the cyclic plans, and the partition processes.
+
+Rationale
+---------
+prtosd is the only authority on system state. It owns the virtual HW clock (µs), one
+:class:`~prtosd.sched.CpuScheduler` per CPU and the :class:`~prtosd.partition.PartitionTable`.
+Every partition vCPU is a separate ``partitiond`` process; it executes guest code only inside a
+*grant* (``run`` message) for its own slot and reports back with exact virtual times.
+
+Time advances as a discrete-event simulation. The CPU whose virtual time is furthest behind
+makes the next step (ties broken by CPU id), and a grant never exceeds one quantum on a
+multi-CPU system, so the CPUs stay within a quantum of each other. Every effect (a hypercall,
+an HM event, a console line) is applied when its vCPU reports it, and these reports arrive in
+an order fixed by the virtual times and the CPU ids alone — so a run is deterministic and its
+console output byte-identical from one run to the next, whatever the host does. Idle time is
+skipped: an idle CPU jumps to its next scheduling point at once.
+
+Guest memory is shared with the partition processes through files in the run directory, so
+the supervisor reads and writes hypercall buffers directly while the calling vCPU waits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import zmq
+
+from hm.log import LogStream
+from hm.monitor import HealthMonitor, raise_cpu_exception
+from ipc.messages import ProtocolError, decode, encode, make
+from partitiond.image import ImageError, check_image, load_image, read_image
+from partitiond.memory import AddressSpace, backing_file, open_shared, physical_ranges
+from prtosd.config.model import System
+from prtosd.console import Consoles
+from prtosd.hypercalls import HYPERCALLS
+from prtosd.images import PartitionImage
+from prtosd.partition import Action, ImageStatus, Outcome, PartitionTable, ResetEffect, ResetMode
+from prtosd.sched import NEVER, SystemScheduler
+
+#: Longest grant on a multi-CPU system (µs): the CPUs never drift further apart than this.
+QUANTUM_US = 1000
+#: Wall-clock limits of the supervision of partition processes.
+START_TIMEOUT_S = 60.0
+REPLY_TIMEOUT_S = 60.0
+EXT_CYCLIC_SLOT_START = 8
+
+VcpuKey = tuple[int, int]
+
+
+class SupervisorError(Exception):
+    """Start-up or supervision failed; the message is for the user."""
+
+
+@dataclass
+class VcpuProcess:
+    key: VcpuKey
+    identity: bytes
+    popen: subprocess.Popen[bytes]
+    connected: bool = False
+
+
+@dataclass
+class RunStats:
+    """Figures reported at the end of a run."""
+
+    virtual_us: int = 0
+    wall_s: float = 0.0
+    grants: int = 0
+    instructions: int = 0
+    rejected: int = 0
+    exit_reason: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Supervisor:
+    def __init__(
+        self,
+        system: System,
+        config_path: Path,
+        images: dict[int, PartitionImage],
+        run_dir: Path,
+        *,
+        stdout: BinaryIO | None = None,
+        until_us: int | None = None,
+        timestamps: bool = False,
+    ):
+        self.system = system
+        self.config_path = config_path.resolve()
+        self.images = images
+        self.run_dir = run_dir
+        self.until = until_us if until_us is not None else NEVER
+        self.console = Consoles(system, run_dir, stdout, timestamps=timestamps)
+        self.sched = SystemScheduler.from_system(system)
+        self.now = [0] * len(system.processors)
+        self.memory: dict[int, AddressSpace] = {}
+        self.entries: dict[int, tuple[int, int]] = {}  # partition → (entry, page_table)
+        self.procs: dict[VcpuKey, VcpuProcess] = {}
+        self.by_identity: dict[bytes, VcpuProcess] = {}
+        self.pending_ext: dict[VcpuKey, int] = {}
+        self.halted = False
+        self.stats = RunStats()
+        self.seq = 0
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.ROUTER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self.endpoint = f"ipc://{run_dir / 'vcpu.sock'}"
+        if len(self.endpoint) - len("ipc://") >= zmq.IPC_PATH_MAX_LEN:
+            raise SupervisorError(f"run directory path too long for a socket: {run_dir}")
+        self.token = secrets.token_hex(16)
+        self._device_maps: list[Any] = []
+        self.table: PartitionTable
+
+    # -- start-up -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Map memory, check and load images, spawn the vCPU processes and wait for their hello."""
+        token_file = self.run_dir / "token"
+        fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.token)
+        self.sock.bind(self.endpoint)
+        os.chmod(self.run_dir / "vcpu.sock", 0o600)
+        statuses: dict[int, ImageStatus] = {}
+        for part in self.system.partitions:
+            self.memory[part.id] = AddressSpace(self.system, part.id, self.run_dir)
+            statuses[part.id] = self._load(part.id) if part.id in self.images else ImageStatus.MISSING
+        self.table = PartitionTable.from_system(self.system, statuses)
+        self.hm = HealthMonitor(LogStream(self.device_buffer(self.system.hypervisor.hm_device)))
+        for part in self.system.partitions:
+            for v in range(part.no_vcpus):
+                if self.system.cpu_of(part.id, v) is not None:
+                    self._spawn((part.id, v), token_file)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not all(p.connected for p in self.procs.values()):
+            left = deadline - time.monotonic()
+            self._check_children()
+            if left <= 0:
+                raise SupervisorError("partition processes did not start in time")
+            if self.sock.poll(int(min(left, 0.5) * 1000)):
+                self._accept_hello()
+
+    def device_buffer(self, name: str | None) -> memoryview | None:
+        """The bytes of a MemoryBlock device (shared with partitions that map it), else None."""
+        dev = self.system.device(name) if name else None
+        if dev is None or dev.kind != "MemoryBlock" or dev.size == 0:
+            return None
+        start, end = next((s, e) for s, e in physical_ranges(self.system) if s <= dev.start < e)
+        mm = open_shared(backing_file(self.run_dir, start, end), end - start)
+        self._device_maps.append(mm)
+        return memoryview(mm)[dev.start - start : dev.start - start + dev.size]
+
+    def _load(self, pid: int) -> ImageStatus:
+        """Check the image and load it (with its custom files) into the partition's memory."""
+        img = self.images[pid]
+        try:
+            image = read_image(img.image)
+            check_image(image, self.memory[pid], img.custom_files)
+            load_image(image, self.memory[pid], img.custom_files)
+        except ImageError as exc:
+            print(f"prtosd: partition {pid}: {exc}", file=sys.stderr)
+            return ImageStatus.INVALID
+        self.entries[pid] = (image.entry, image.page_table)
+        return ImageStatus.OK
+
+    def _spawn(self, key: VcpuKey, token_file: Path) -> None:
+        cmd = [
+            sys.executable, "-m", "partitiond",
+            "--config", str(self.config_path), "--run-dir", str(self.run_dir), "--endpoint", self.endpoint,
+            "--partition", str(key[0]), "--vcpu", str(key[1]), "--token-file", str(token_file),
+        ]  # fmt: skip
+        log = (self.run_dir / f"partitiond-{key[0]}-{key[1]}.log").open("wb")
+        popen = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        log.close()
+        self.procs[key] = VcpuProcess(key, b"", popen)
+
+    def _accept_hello(self) -> None:
+        identity, frame = self.sock.recv_multipart()
+        try:
+            msg = decode(frame)
+        except ProtocolError:
+            self.stats.rejected += 1
+            return
+        key = (msg.get("partition"), msg.get("vcpu"))
+        proc = self.procs.get(key)  # type: ignore[arg-type]
+        if msg["t"] != "hello" or proc is None or proc.connected or msg["token"] != self.token:
+            self.stats.rejected += 1
+            return
+        proc.identity, proc.connected = identity, True
+        self.by_identity[identity] = proc
+
+    def _check_children(self) -> None:
+        for proc in self.procs.values():
+            rc = proc.popen.poll()
+            if rc is not None:
+                log = self.run_dir / f"partitiond-{proc.key[0]}-{proc.key[1]}.log"
+                tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+                raise SupervisorError(f"partition process {proc.key} exited with status {rc}\n{tail}".rstrip())
+
+    # -- messaging ------------------------------------------------------------------------------
+
+    def send(self, key: VcpuKey, t: str, **fields: Any) -> None:
+        self.sock.send_multipart([self.procs[key].identity, encode(make(t, **fields))])
+
+    def recv_from(self, key: VcpuKey) -> dict[str, Any]:
+        """Next valid message from ``key``'s process (others are rejected and counted)."""
+        want = self.procs[key].identity
+        deadline = time.monotonic() + REPLY_TIMEOUT_S
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SupervisorError(f"partition process {key} stopped answering")
+            if not self.sock.poll(int(min(left, 1.0) * 1000)):
+                self._check_children()
+                continue
+            identity, *frames = self.sock.recv_multipart()
+            if identity != want or len(frames) != 1:
+                self.stats.rejected += 1
+                continue
+            try:
+                return decode(frames[0])
+            except ProtocolError:
+                self.stats.rejected += 1
+
+    # -- the run --------------------------------------------------------------------------------
+
+    def boot(self) -> None:
+        self.console.hypervisor("PRTOS Hypervisor (1.0 r0)", 0)
+        for part in self.system.partitions:
+            words = "".join(w for w, on in ((" SYSTEM", part.is_system), (" FP", part.flags & 0x200)) if on)
+            self.console.hypervisor(f'P{part.id} ("{part.name}":{part.id}:{part.no_vcpus}) flags: [{words} ]:', 0)
+            for a in part.areas:
+                self.console.hypervisor(
+                    f"    [0x{a.start:x}:0x{a.virt:x} - 0x{a.end:x}:0x{a.virt_end:x}] flags: 0x{a.flags:x}", 0
+                )
+        self.apply(self.table.boot(), None, 0)
+
+    def run(self) -> RunStats:
+        wall0 = time.monotonic()
+        self.boot()
+        multi = len(self.system.processors) > 1
+        while not self.halted:
+            cpu = min(range(len(self.now)), key=lambda c: (self.now[c], c))
+            now = self.now[cpu]
+            if now >= self.until:
+                self.stats.exit_reason = "until"
+                break
+            if now >= NEVER:
+                self.stats.exit_reason = "idle"
+                break
+            if not any(self.table.is_ready(k) for k in self.procs) and not self._any_suspended():
+                self.stats.exit_reason = "all partitions halted"
+                break
+            self.step(cpu, multi)
+        self.stats.virtual_us = (
+            min(max(self.now), self.until)
+            if self.until < NEVER
+            else max(t for t in self.now if t < NEVER)
+            if any(t < NEVER for t in self.now)
+            else 0
+        )
+        self.stats.wall_s = time.monotonic() - wall0
+        return self.stats
+
+    def _any_suspended(self) -> bool:
+        return any(self.table.vcpu(k).suspended and not self.table.vcpu(k).halted for k in self.procs)
+
+    def step(self, cpu: int, multi: bool) -> None:
+        sched = self.sched.cpus[cpu]
+        now = self.now[cpu]
+        d = sched.decide(now, self.table.is_ready)
+        self.table.apply_decision(d)
+        if d.owner is None:
+            self.now[cpu] = d.until
+            return
+        key = d.owner
+        end = min(d.until, self.until)
+        if multi:
+            end = min(end, now + QUANTUM_US)
+        ext = self.pending_ext.pop(key, 0)
+        fields: dict[str, Any] = {}
+        if d.slot_start and d.sched_info is not None:
+            ext |= 1 << EXT_CYCLIC_SLOT_START
+            fields["slot"] = list(d.sched_info)
+        self.seq += 1
+        seq = self.seq
+        self.stats.grants += 1
+        self.send(key, "run", seq=seq, now=now, until=end, ext_irqs=ext, **fields)
+        while True:
+            msg = self.recv_from(key)
+            t = msg["t"]
+            if t == "console":
+                who = -1 if msg.get("hyp") else key[0]
+                self.console.write(who, msg["data"], msg["now"])
+            elif t == "hcall" and msg["seq"] == seq:
+                self.hypercall(key, msg)
+            elif t == "fault" and msg["seq"] == seq:
+                self.fault(key, msg)
+            elif t == "result" and msg["seq"] == seq:
+                self.now[cpu] = max(now, msg["now"])
+                self.stats.instructions += msg["instructions"]
+                if msg["reason"] == "idle":
+                    sched.idle_self()
+                elif msg["reason"] == "halted":
+                    self.apply(self.table.halt(key[0]), None, msg["now"])
+                return
+            else:
+                self.stats.rejected += 1
+            if self.halted:
+                return
+
+    # -- hypercalls and effects -------------------------------------------------------------------
+
+    def hypercall(self, key: VcpuKey, msg: dict[str, Any]) -> None:
+        handler: Callable[..., Outcome] | None = HYPERCALLS.get(msg["nr"])
+        now = msg["now"]
+        if handler is None:
+            self.console.hypervisor(f"Hypercall ({msg['nr']}) unknown", now)
+            self.reply(key, msg["seq"], -2, True)
+            return
+        out = handler(self, key, msg["args"], now)
+        self.apply(out, key, now)
+        if self.halted:
+            return
+        resets_self = any(isinstance(e, ResetEffect) and (e.partition, e.vcpu) == key for e in out.effects)
+        if resets_self:  # the program restarted: nothing to write back, it continues in this slot
+            self.reply(key, msg["seq"], None, True)
+        else:  # a caller that suspended itself gets its result when it runs again
+            ready = self.table.is_ready(key)
+            self.reply(key, msg["seq"], out.result if out.returns else None, out.returns and ready)
+
+    def fault(self, key: VcpuKey, msg: dict[str, Any]) -> None:
+        reply = raise_cpu_exception(self, key, msg)
+        if not self.halted:
+            self.reply(key, msg["seq"], None, reply.cont, trap=reply.trap)
+
+    def reply(self, key: VcpuKey, seq: int, ret: int | None, cont: bool, trap: list[int] | None = None) -> None:
+        fields: dict[str, Any] = {}
+        if ret is not None:
+            fields["ret"] = ret
+        if trap is not None:
+            fields["trap"] = trap
+        self.send(key, "hcall_ret", seq=seq, cont=int(cont), **fields)
+
+    def apply(self, out: Outcome, caller: VcpuKey | None, now: int) -> None:
+        """Carry out an operation's effects on the vCPU processes, print its console lines."""
+        for line in out.console:
+            self.console.hypervisor(line, now)
+        for e in out.effects:
+            if isinstance(e, ResetEffect):
+                self._reset_vcpu(e)
+            elif e.action in (Action.PART_HALT, Action.VCPU_HALT):
+                for v in e.vcpus:
+                    if (e.partition, v) in self.procs:
+                        self.send((e.partition, v), "halt")
+            elif e.action is Action.PART_SHUTDOWN:
+                for v in e.vcpus:
+                    self.raise_ext((e.partition, v), 3)
+
+    def _reset_vcpu(self, e: ResetEffect) -> None:
+        key = (e.partition, e.vcpu)
+        if e.mode is None:  # prtos_reset_vcpu
+            mode, entry, cr3 = 2, e.entry or 0, e.ptdl1 or 0
+        else:
+            if e.mode is ResetMode.COLD and self._load(e.partition) is not ImageStatus.OK:
+                self.apply(self.table.halt(e.partition), None, 0)
+                return
+            entry, cr3 = self.entries[e.partition]
+            mode = int(e.mode)
+        self.pending_ext.pop(key, None)
+        if key in self.procs:
+            self.send(key, "reset", mode=mode, status=e.status, entry=entry, cr3=cr3)
+
+    def raise_ext(self, key: VcpuKey, n: int) -> None:
+        """Make ext IRQ ``n`` pending on a vCPU (delivered with its next grant); lost if halted."""
+        if key in self.procs and not self.table.vcpu(key).halted:
+            self.pending_ext[key] = self.pending_ext.get(key, 0) | (1 << n)
+            self.table[key[0]].num_of_virqs += 1
+
+    def halt_system(self, now: int) -> None:
+        self.console.hypervisor("System halted.", now)
+        self.halted = True
+        self.stats.exit_reason = "system halted"
+
+    # -- shutdown -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop every partition process (quit, then TERM, then KILL — by our own pids only)."""
+        for proc in self.procs.values():
+            if proc.connected and proc.popen.poll() is None:
+                with contextlib.suppress(zmq.ZMQError):
+                    self.sock.send_multipart([proc.identity, encode(make("quit"))], flags=zmq.NOBLOCK)
+        deadline = time.monotonic() + 3.0
+        for proc in self.procs.values():
+            try:
+                proc.popen.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.popen.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.popen.wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                proc.popen.kill()
+                proc.popen.wait()
+        self.sock.close(0)
+        self.ctx.term()
+        for mem in self.memory.values():
+            mem.close()
+        self.hm = HealthMonitor(LogStream(None))  # drop the views before unmapping
+        for mm in self._device_maps:
+            mm.close()
+        self.console.close()
