@@ -1,0 +1,143 @@
+"""The supervisor with real partition processes: slots, clocks, partition control, HM, determinism."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from systems import system_xml
+
+TICKERS = system_xml(
+    [{"name": "A", "source": "ticker.c", "flags": "system"}, {"name": "B", "source": "ticker.c"}],
+    [(0, 3, 0), (5, 3, 1)],
+    10,
+)
+
+
+def _ticks(lines: list[str]) -> list[tuple[int, int, int, int]]:
+    out = []
+    for line in lines:
+        m = re.fullmatch(r"\[(\d)\] tick (\d) hw=(\d+) exec=(\d+)", line)
+        if m:
+            out.append(tuple(int(g) for g in m.groups()))
+    return out
+
+
+def test_slots_start_on_time_and_clocks_follow_the_plan(start_system) -> None:
+    run = start_system(TICKERS, "--until", "1s")
+    assert run.returncode == 0, run.stderr
+    ticks = _ticks(run.lines())
+    assert [(p, i) for p, i, _, _ in ticks] == [(0, 0), (1, 0), (0, 1), (1, 1), (0, 2), (1, 2)]
+    for pid, i, hw, ex in ticks:
+        slot_start = i * 10_000 + (0 if pid == 0 else 5_000)
+        assert slot_start <= hw < slot_start + 100, (pid, i, hw)  # a few hundred instructions in
+        assert 0 <= ex < 100 * (i + 1)  # the EXEC clock only runs while dispatched
+    assert run.lines().count("[HYPERCALL] (0x0) Halted") == 1  # implicit halt after partition_main
+    assert "all partitions halted" in run.stderr
+
+
+def test_runs_are_byte_identical(start_system) -> None:
+    a = start_system(TICKERS, "--until", "1s", tag="a")
+    b = start_system(TICKERS, "--until", "1s", tag="b")
+    assert a.returncode == b.returncode == 0
+    assert a.stdout == b.stdout
+    assert (a.run_dir / "console" / "P1.log").read_bytes() == (b.run_dir / "console" / "P1.log").read_bytes()
+
+
+def test_system_partition_controls_another_partition(start_system) -> None:
+    xml = system_xml(
+        [{"name": "Boss", "source": "boss.c", "flags": "system"}, {"name": "Worker", "source": "counter.c"}],
+        [(0, 2, 0), (2, 2, 1)],
+        4,
+    )
+    run = start_system(xml, "--until", "1s")
+    assert run.returncode == 0, run.stderr
+    body = [line for line in run.lines() if line.startswith(("[0]", "[1]", "[HYPERCALL]", "System"))]
+    assert body == [
+        "[0] P1 state 1 resets 0",
+        "[1] slot 1",
+        "[0] suspend 0",
+        "[0] P1 state 2 resets 0",
+        "[0] resume 0",
+        "[0] P1 state 1 resets 0",
+        "[1] slot 2",
+        "[0] warm reset 0",
+        "[0] P1 state 1 resets 1",
+        "[1] slot 1",
+        "[HYPERCALL] (0x1) Halted",  # printed by the hypercall, before the caller prints its result
+        "[0] halt 0",
+        "[0] halt again -1",
+        "System halted.",
+    ]
+    assert "system halted" in run.stderr
+
+
+def test_divide_error_default_action_halts_the_partition(start_system) -> None:
+    xml = system_xml(
+        [{"name": "Div", "source": "divzero.c"}, {"name": "T", "source": "ticker.c"}], [(0, 2, 0), (2, 2, 1)], 4
+    )
+    run = start_system(xml, "--until", "100ms")
+    lines = run.lines()
+    assert run.returncode == 0, run.stderr
+    i = lines.index("[0] dividing")
+    assert re.fullmatch(r"\[HM\] \d+:PRTOS_HM_EV_X86_DIVIDE_ERROR \(6\):PART\(0\)", lines[i + 1])
+    assert re.fullmatch(r"ip: 0x6[0-9a-f]{6} flags: 0x[0-9a-f]+", lines[i + 2])
+    assert lines[i + 3 : i + 5] == [
+        "[HM] PRTOS_HM_AC_PARTITION_HALT(7) PRTOS_HM_LOG_DISABLED",
+        "[HM] Partition 0 halted",
+    ]
+    assert not any("result" in line for line in lines)
+    assert len(_ticks(lines)) == 3  # the other partition is not disturbed
+
+
+def test_divide_error_warm_reset_restarts_the_program(start_system) -> None:
+    hm = '<HealthMonitor><Event name="PRTOS_HM_EV_X86_DIVIDE_ERROR" action="PRTOS_HM_AC_PARTITION_WARM_RESET" log="yes"/></HealthMonitor>'
+    xml = system_xml([{"name": "Div", "source": "divzero.c", "hm": hm}], [(0, 2, 0)], 4)
+    run = start_system(xml, "--until", "20ms")
+    lines = run.lines()
+    assert run.returncode == 0, run.stderr
+    assert lines.count("[HM] PRTOS_HM_AC_PARTITION_WARM_RESET(3) PRTOS_HM_LOG_ENABLED") >= 2
+    assert lines.count("[HM] Partition 0 warm reseted") >= 2
+    # after each reset the program starts again in the same slot
+    first = lines.index("[HM] Partition 0 warm reseted")
+    assert lines[first + 1] == "[0] before"
+
+
+def test_partition_without_image_stays_halted(start_system) -> None:
+    xml = system_xml([{"name": "A", "source": "ticker.c"}, {"name": "NoImage"}], [(0, 2, 0), (2, 2, 1)], 4)
+    run = start_system(xml, "--until", "1s")
+    assert run.returncode == 0, run.stderr
+    assert len(_ticks(run.lines())) == 3
+
+
+def test_until_stops_a_running_system(start_system) -> None:
+    xml = system_xml([{"name": "W", "source": "counter.c"}], [(0, 1, 0)], 2)
+    run = start_system(xml, "--until", "9ms")
+    assert run.returncode == 0, run.stderr
+    assert [line for line in run.lines() if line.startswith("[1] slot")] == [f"[1] slot {n}" for n in range(1, 6)]
+    assert "until at 0.009000 s virtual" in run.stderr
+
+
+def test_configuration_and_option_errors_exit_2(start_system, tmp_path: Path) -> None:
+    bad = TICKERS.replace('majorFrame="10ms"', 'majorFrame="7ms"')
+    run = start_system(bad, "--until", "1s", tag="bad")
+    assert run.returncode == 2
+    assert re.search(r"bad\.xml:\d+: last slot \(\[5000 - 8000\] usec\) overlaps major frame \(7000 usec\)", run.stderr)
+    run = start_system(TICKERS, "-p", "7:nothing.elf", tag="opt")
+    assert run.returncode == 2
+    assert "no partition 7" in run.stderr
+    run = start_system(TICKERS, "--until", "soon", tag="until")
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+
+
+def test_build_error_exits_3(start_system, tmp_path: Path) -> None:
+    src = tmp_path / "broken.c"
+    src.write_text("void partition_main(void) { this is not C; }\n")
+    xml = system_xml([{"name": "X", "source": "ticker.c"}], [(0, 1, 0)], 2).replace(
+        str(Path(__file__).parent / "guests" / "ticker.c"), str(src)
+    )
+    run = start_system(xml, "--until", "1ms")
+    assert run.returncode == 3
+    assert "broken.c:1" in run.stderr
+    assert "Traceback" not in run.stderr
