@@ -95,6 +95,11 @@ def _until(ctx: click.Context, param: click.Parameter, value: str | None) -> int
         raise click.BadParameter(f'"{value}" is not a time such as 15s, 500ms or 100us') from None
 
 
+def _status_line(virtual_us: int, wall_s: float) -> None:
+    ratio = virtual_us / 1e6 / wall_s if wall_s > 0 else 0.0
+    click.echo(f"\r\033[K[prtosd] virtual {virtual_us / 1e6:10.3f} s   {ratio:8.2f}x real time", nl=False, err=True)
+
+
 @main.command()
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option(
@@ -157,7 +162,9 @@ def start(config: str, images: tuple[str, ...], until: int | None, run_dir: str 
             system, Path(config), resolved, rdir, stdout=sys.stdout.buffer, until_us=until, timestamps=timestamps
         )
         sup.start()
-        stats = sup.run()
+        stats = sup.run(_status_line if sys.stderr.isatty() else None)
+        if sys.stderr.isatty():
+            click.echo("\r\033[K", nl=False, err=True)
         click.echo(
             f"prtosd: {stats.exit_reason or 'stopped'} at {stats.virtual_us / 1e6:.6f} s virtual "
             f"({stats.wall_s:.3f} s wall); run directory {rdir}",

@@ -245,11 +245,20 @@ class Supervisor:
                 )
         self.apply(self.table.boot(), None, 0)
 
-    def run(self) -> RunStats:
+    def run(self, status: Callable[[int, float], None] | None = None) -> RunStats:
+        """Run until --until, a system halt, or until nothing can run any more.
+
+        ``status(virtual_us, wall_s)`` is called about twice a second of wall time (the terminal
+        status line); it never influences the run.
+        """
         wall0 = time.monotonic()
+        next_status = wall0 + 0.5
         self.boot()
         multi = len(self.system.processors) > 1
         while not self.halted:
+            if status is not None and (t := time.monotonic()) >= next_status:
+                next_status = t + 0.5
+                status(min(self.now), t - wall0)
             cpu = min(range(len(self.now)), key=lambda c: (self.now[c], c))
             now = self.now[cpu]
             if now >= self.until:
