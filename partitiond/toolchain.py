@@ -6,7 +6,9 @@ box and brings compiler-rt, so 64-bit division and friends link without a libgcc
 
 from __future__ import annotations
 
+import os
 import subprocess
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -37,6 +39,10 @@ def zig_executable() -> Path:
 
 def run_zig(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``zig <args>`` and return the completed process (never raises on a compiler error)."""
+    env = None
+    if "HOME" not in os.environ and "ZIG_GLOBAL_CACHE_DIR" not in os.environ:
+        # zig keeps its global cache under $HOME; without one (some CI runners) give it a place.
+        env = {**os.environ, "ZIG_GLOBAL_CACHE_DIR": str(Path(tempfile.gettempdir()) / f"prtosd-zig-{os.getuid()}")}
     return subprocess.run(
-        [str(zig_executable()), *args], cwd=cwd, capture_output=True, text=True, check=False
+        [str(zig_executable()), *args], cwd=cwd, capture_output=True, text=True, check=False, env=env
     )
