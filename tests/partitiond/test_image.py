@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import P0_BASE, assemble, make_system
+from vcpu_support import P0_BASE, assemble, make_system
 
 from partitiond.image import ImageError, load_image, read_image
 from partitiond.memory import AddressSpace
@@ -84,7 +84,7 @@ def test_not_elf(tmp_path: Path) -> None:
 def test_segment_outside_areas(tmp_path: Path) -> None:
     body = BODY + '\n.section .far, "aw"\n.long 1\n'
     src_ld = tmp_path / "far.ld"
-    from conftest import GUESTS
+    from vcpu_support import GUESTS
 
     src_ld.write_text((GUESTS / "guest.ld").read_text().replace("}\n}", "}\n  .far 0x300000 : { *(.far) }\n}"))
     from partitiond.toolchain import run_zig

@@ -6,8 +6,8 @@ import itertools
 from pathlib import Path
 
 import pytest
-from conftest import MEMBLOCK, P0_BASE, P0_RO, P1_BASE, SHARED, SHARED_P1_VIRT, make_system
 from unicorn import UC_ARCH_X86, UC_MODE_32, Uc
+from vcpu_support import MEMBLOCK, P0_BASE, P0_RO, P1_BASE, SHARED, SHARED_P1_VIRT, make_system
 
 from partitiond.memory import AddressSpace, MemoryMapError, physical_ranges
 from partitiond.pct import PCT_ADDR

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 
-from conftest import make_system
+from vcpu_support import make_system
 
 from partitiond.pct import (
     CyclicSchedInfo,

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import struct
-import time
 
 import pytest
-from conftest import P0_BASE, P0_RO, P1_BASE, make_system
+from vcpu_support import P0_BASE, P0_RO, P1_BASE, make_system
 
 from partitiond.pct import PCT_ADDR
 from partitiond.vcpu import HYPERCALL_COST_CYCLES, ResetMode, RunKind
@@ -93,17 +92,19 @@ def test_fetch_from_unmapped(guest) -> None:
 
 
 def test_many_exceptions_do_not_degrade(guest) -> None:
+    """10 000 handled exceptions in a row leave the CPU exactly as healthy as after the first.
+
+    Speed is measured by bench/, not asserted here; what must not degrade is the behaviour:
+    every fault reports the same event at the same pc after the same number of instructions.
+    """
     cpu = guest("main:\n xorl %ecx, %ecx\n1: divl %ecx\n incl %ebx\n jmp 1b")
-    times = []
-    for _ in range(10):
-        t0 = time.perf_counter()
-        for _ in range(1000):
-            r = cpu.run(100, 0)
-            assert r.trap.event == 6
-            assert cpu.skip_instruction()
-        times.append(time.perf_counter() - t0)
+    first = cpu.run(100, 0)
+    assert first.trap.event == 6 and cpu.skip_instruction()
+    for _ in range(9999):
+        r = cpu.run(100, 0)
+        assert (r.trap.event, r.trap.pc, r.instructions) == (6, first.trap.pc, 2)
+        assert cpu.skip_instruction()
     assert cpu.registers()["ebx"] == PCT_ADDR + 9999  # every skip resumed correctly
-    assert max(times[1:]) < 4 * min(times)
 
 
 # -- budget and determinism ----------------------------------------------------------------------------
