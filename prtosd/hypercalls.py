@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from prtosd.errors import PrtosError
+from prtosd.ipvi import raise_ipvi, raise_partition_ipvi
 from prtosd.partition import Outcome, ResetMode
 
 if TYPE_CHECKING:
@@ -162,6 +163,8 @@ HYPERCALLS: dict[int, Handler] = {
     12: write_object,
     13: seek_object,
     14: ctrl_object,
+    23: raise_ipvi,
+    24: raise_partition_ipvi,
     26: switch_sched_plan,
     27: get_gid_by_name,
     28: reset_vcpu,

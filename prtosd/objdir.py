@@ -15,6 +15,15 @@ from typing import TYPE_CHECKING
 
 from hm.log import SEEK_CUR, SEEK_END, SEEK_SET
 from hm.record import RECORD_SIZE
+from prtosd.commports import (
+    mem_ctrl_op,
+    queuing_ctrl_op,
+    queuing_read_op,
+    queuing_write_op,
+    sampling_ctrl_op,
+    sampling_read_op,
+    sampling_write_op,
+)
 from prtosd.errors import PrtosError
 from prtosd.partition import Outcome
 
@@ -161,9 +170,9 @@ CLASSES: dict[int, ObjectClass] = {
     0: ObjectClass(),  # NULL
     1: ObjectClass(),  # CONSOLE: written by the partition process itself
     2: ObjectClass(),  # TRACE
-    3: ObjectClass(),  # SAMPLING_PORT
-    4: ObjectClass(),  # QUEUING_PORT
-    5: ObjectClass(),  # MEM
+    3: ObjectClass(read=sampling_read_op, write=sampling_write_op, ctrl=sampling_ctrl_op),  # SAMPLING_PORT
+    4: ObjectClass(read=queuing_read_op, write=queuing_write_op, ctrl=queuing_ctrl_op),  # QUEUING_PORT
+    5: ObjectClass(ctrl=mem_ctrl_op),  # MEM
     6: ObjectClass(read=hm_read, seek=hm_seek, ctrl=hm_ctrl),
     7: ObjectClass(ctrl=status_ctrl),
 }

@@ -40,6 +40,7 @@ from hm.monitor import HealthMonitor, raise_cpu_exception
 from ipc.messages import ProtocolError, decode, encode, make
 from partitiond.image import ImageError, check_image, load_image, read_image
 from partitiond.memory import AddressSpace, backing_file, open_shared, physical_ranges
+from prtosd.commports import CommPorts
 from prtosd.config.model import System
 from prtosd.console import Consoles
 from prtosd.hypercalls import HYPERCALLS
@@ -136,6 +137,7 @@ class Supervisor:
             self.memory[part.id] = AddressSpace(self.system, part.id, self.run_dir)
             statuses[part.id] = self._load(part.id) if part.id in self.images else ImageStatus.MISSING
         self.table = PartitionTable.from_system(self.system, statuses)
+        self.ports = CommPorts(self)
         self.hm = HealthMonitor(LogStream(self.device_buffer(self.system.hypervisor.hm_device)))
         for part in self.system.partitions:
             for v in range(part.no_vcpus):
@@ -386,6 +388,7 @@ class Supervisor:
                 return
             entry, cr3 = self.entries[e.partition]
             mode = int(e.mode)
+            self.ports.reset_partition(e.partition)  # ports closed, channel contents kept (D-36)
         self.pending_ext.pop(key, None)
         if key in self.procs:
             self.send(key, "reset", mode=mode, status=e.status, entry=entry, cr3=cr3)
