@@ -1,0 +1,50 @@
+/*
+ * example.001, Partition0 - a periodic timer on the HW clock.
+ *
+ * Arms a 1 s periodic HW-clock timer and waits until its interrupt handler
+ * has run five times, then halts. The handler prints both clocks: the HW
+ * clock runs all the time, the EXEC clock only while the partition runs.
+ */
+#include <stdio.h>
+#include <prtos.h>
+#include <irqs.h>
+
+#define PRINT(...) do { \
+        printf("[%d] ", PRTOS_PARTITION_SELF); \
+        printf(__VA_ARGS__); \
+    } while (0)
+
+#define PERIOD 1000000LL /* us */
+#define TICKS 5
+
+static volatile prtos_s32_t timer_count = 0;
+
+static void hw_timer_handler(trap_ctxt_t *ctxt)
+{
+    prtos_time_t hw, exec;
+
+    prtos_get_time(PRTOS_HW_CLOCK, &hw);
+    prtos_get_time(PRTOS_EXEC_CLOCK, &exec);
+    PRINT("[%lld:%lld] IRQ HW Timer\n", hw, exec);
+    timer_count++;
+}
+
+void partition_main(void)
+{
+    prtos_time_t now;
+
+    install_trap_handler(BAIL_PRTOSEXT_TRAP(PRTOS_VT_EXT_HW_TIMER), hw_timer_handler);
+    hw_sti();
+    prtos_clear_irqmask(0, 1 << PRTOS_VT_EXT_HW_TIMER);
+
+    prtos_get_time(PRTOS_HW_CLOCK, &now);
+    PRINT("Setting HW timer at 1 sec period\n");
+    prtos_set_timer(PRTOS_HW_CLOCK, now + PERIOD, PERIOD);
+
+    while (timer_count < TICKS)
+        ;
+
+    PRINT("Verification Passed\n");
+    PRINT("Halting\n");
+    prtos_halt_partition(PRTOS_PARTITION_SELF);
+}
