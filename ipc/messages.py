@@ -101,12 +101,14 @@ MESSAGES: dict[str, dict[str, Field]] = {
     },
     # prtosd → partition process: answer to an hcall or a fault. ``ret`` absent: nothing is
     # written back (the vCPU was reset meanwhile); ``cont`` 0: the grant ends now;
-    # ``trap`` [n, error_code]: propagate that trap to the guest (HM PROPAGATE).
+    # ``trap`` [n, error_code]: propagate that trap to the guest (HM PROPAGATE); ``ext_irqs``:
+    # ext IRQs the call raised on the caller itself.
     "hcall_ret": {
         "seq": _int(U64),
         "ret": _int(S32, optional=True),
         "cont": _int((0, 1)),
         "trap": _list(_int(), 2, optional=True),
+        "ext_irqs": _int(optional=True),
     },
     # partition process → prtosd: a console write (one BAIL line) at virtual µs ``now``;
     # ``hyp`` 1: a message of the hypervisor (e.g. an unknown hypercall) for its console.

@@ -163,6 +163,9 @@ class PartitionProcess:
                     **fields,
                 )
             reply = self.wait_reply(seq)
+            for n in range(32):
+                if reply.get("ext_irqs", 0) >> n & 1:
+                    v.raise_ext_irq(n)
             if "ret" in reply and r.kind == RunKind.HYPERCALL:
                 v.complete_hypercall(reply["ret"])
             if "trap" in reply:

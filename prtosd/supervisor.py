@@ -36,7 +36,7 @@ from typing import Any, BinaryIO
 import zmq
 
 from hm.log import LogStream
-from hm.monitor import HealthMonitor, raise_cpu_exception
+from hm.monitor import HealthMonitor, raise_cpu_exception, raise_fatal_error
 from ipc.messages import ProtocolError, decode, encode, make
 from partitiond.image import ImageError, check_image, load_image, read_image
 from partitiond.memory import AddressSpace, backing_file, open_shared, physical_ranges
@@ -46,13 +46,15 @@ from prtosd.console import Consoles
 from prtosd.hypercalls import HYPERCALLS
 from prtosd.images import PartitionImage
 from prtosd.partition import Action, ImageStatus, Outcome, PartitionTable, ResetEffect, ResetMode
-from prtosd.sched import NEVER, SystemScheduler
+from prtosd.sched import NEVER, Decision, SystemScheduler
 
 #: Longest grant on a multi-CPU system (µs): the CPUs never drift further apart than this.
 QUANTUM_US = 1000
 #: Wall-clock limits of the supervision of partition processes.
 START_TIMEOUT_S = 60.0
-REPLY_TIMEOUT_S = 60.0
+#: A partition process that does not answer within this many wall seconds has hung (it is then
+#: killed and treated as dead). ``PRTOSD_GRANT_TIMEOUT`` overrides it.
+REPLY_TIMEOUT_S = float(os.environ.get("PRTOSD_GRANT_TIMEOUT", "30"))
 EXT_CYCLIC_SLOT_START = 8
 
 VcpuKey = tuple[int, int]
@@ -60,6 +62,15 @@ VcpuKey = tuple[int, int]
 
 class SupervisorError(Exception):
     """Start-up or supervision failed; the message is for the user."""
+
+
+class ProcessFault(Exception):
+    """A partition process died or stopped answering: a fault of its partition, not of the run."""
+
+    def __init__(self, key: VcpuKey, reason: str):
+        super().__init__(reason)
+        self.key = key
+        self.reason = reason
 
 
 @dataclass
@@ -108,6 +119,8 @@ class Supervisor:
         self.procs: dict[VcpuKey, VcpuProcess] = {}
         self.by_identity: dict[bytes, VcpuProcess] = {}
         self.pending_ext: dict[VcpuKey, int] = {}
+        self.decisions: dict[int, Decision] = {}  # made at a CPU's current instant, not yet run
+        self.dead: set[VcpuKey] = set()  # partition processes that died or hung
         self.halted = False
         self.stats = RunStats()
         self.seq = 0
@@ -212,18 +225,26 @@ class Supervisor:
     # -- messaging ------------------------------------------------------------------------------
 
     def send(self, key: VcpuKey, t: str, **fields: Any) -> None:
-        self.sock.send_multipart([self.procs[key].identity, encode(make(t, **fields))])
+        if key in self.dead:
+            return  # its partition is halted; a reset starts a new process first
+        with contextlib.suppress(zmq.ZMQError):  # a peer that is gone is noticed when next waited for
+            self.sock.send_multipart([self.procs[key].identity, encode(make(t, **fields))])
 
     def recv_from(self, key: VcpuKey) -> dict[str, Any]:
         """Next valid message from ``key``'s process (others are rejected and counted)."""
-        want = self.procs[key].identity
+        proc = self.procs[key]
+        want = proc.identity
         deadline = time.monotonic() + REPLY_TIMEOUT_S
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise SupervisorError(f"partition process {key} stopped answering")
-            if not self.sock.poll(int(min(left, 1.0) * 1000)):
-                self._check_children()
+                proc.popen.kill()  # hung (or stopped): ours, by pid
+                proc.popen.wait()
+                raise ProcessFault(key, f"partition process stopped answering for {REPLY_TIMEOUT_S:g} s")
+            if not self.sock.poll(int(min(left, 0.2) * 1000)):
+                rc = proc.popen.poll()
+                if rc is not None:
+                    raise ProcessFault(key, f"partition process exited with status {rc}")
                 continue
             identity, *frames = self.sock.recv_multipart()
             if identity != want or len(frames) != 1:
@@ -272,7 +293,13 @@ class Supervisor:
             if not any(self.table.is_ready(k) for k in self.procs) and not self._any_suspended():
                 self.stats.exit_reason = "all partitions halted"
                 break
+            # Every CPU standing at this instant decides now, before any of them executes past
+            # it: a slot-start decision sees the state at the slot start (K-01).
+            for c in range(len(self.now)):
+                if self.now[c] == now and c not in self.decisions:
+                    self.decisions[c] = self._decide(c)
             self.step(cpu, multi)
+            self.console.flush(min(self.now))
         self.stats.virtual_us = (
             min(max(self.now), self.until)
             if self.until < NEVER
@@ -280,17 +307,22 @@ class Supervisor:
             if any(t < NEVER for t in self.now)
             else 0
         )
+        self.console.flush()
         self.stats.wall_s = time.monotonic() - wall0
         return self.stats
 
     def _any_suspended(self) -> bool:
         return any(self.table.vcpu(k).suspended and not self.table.vcpu(k).halted for k in self.procs)
 
-    def step(self, cpu: int, multi: bool) -> None:
-        sched = self.sched.cpus[cpu]
-        now = self.now[cpu]
-        d = sched.decide(now, self.table.is_ready)
+    def _decide(self, cpu: int) -> Decision:
+        d = self.sched.cpus[cpu].decide(self.now[cpu], self.table.is_ready)
         self.table.apply_decision(d)
+        return d
+
+    def step(self, cpu: int, multi: bool) -> None:
+        now = self.now[cpu]
+        self.console.cpu = cpu
+        d = self.decisions.pop(cpu, None) or self._decide(cpu)
         if d.owner is None:
             self.now[cpu] = d.until
             return
@@ -307,6 +339,13 @@ class Supervisor:
         seq = self.seq
         self.stats.grants += 1
         self.send(key, "run", seq=seq, now=now, until=end, ext_irqs=ext, **fields)
+        try:
+            self._serve_grant(cpu, key, seq, now)
+        except ProcessFault as fault:
+            self.process_fault(fault, cpu, now)
+
+    def _serve_grant(self, cpu: int, key: VcpuKey, seq: int, now: int) -> None:
+        sched = self.sched.cpus[cpu]
         while True:
             msg = self.recv_from(key)
             t = msg["t"]
@@ -361,6 +400,8 @@ class Supervisor:
             fields["ret"] = ret
         if trap is not None:
             fields["trap"] = trap
+        if cont and (ext := self.pending_ext.pop(key, 0)):
+            fields["ext_irqs"] = ext  # raised on the caller itself: pending as the call returns
         self.send(key, "hcall_ret", seq=seq, cont=int(cont), **fields)
 
     def apply(self, out: Outcome, caller: VcpuKey | None, now: int) -> None:
@@ -390,6 +431,13 @@ class Supervisor:
             mode = int(e.mode)
             self.ports.reset_partition(e.partition)  # ports closed, channel contents kept (D-36)
         self.pending_ext.pop(key, None)
+        if key in self.dead:
+            try:
+                self._respawn(key)
+            except ProcessFault as fault:
+                self.console.hypervisor(f"Partition PANIC [{key[0]}]: {fault.reason}", 0)
+                self.table.halt(key[0])
+                return
         if key in self.procs:
             self.send(key, "reset", mode=mode, status=e.status, entry=entry, cr3=cr3)
 
@@ -398,6 +446,31 @@ class Supervisor:
         if key in self.procs and not self.table.vcpu(key).halted:
             self.pending_ext[key] = self.pending_ext.get(key, 0) | (1 << n)
             self.table[key[0]].num_of_virqs += 1
+
+    def process_fault(self, fault: ProcessFault, cpu: int, now: int) -> None:
+        """A dead or hung partition process: partition panic (semantics.md §4.5) at the grant's start."""
+        key = fault.key
+        self.dead.add(key)
+        self.console.hypervisor(f"Partition PANIC [{key[0]}]: {fault.reason}", now)
+        raise_fatal_error(self, key, now)
+        if not self.halted and self.table.is_ready(key):
+            self.apply(self.table.halt(key[0]), None, now)
+        self.now[cpu] = now
+
+    def _respawn(self, key: VcpuKey) -> None:
+        """A new process for a vCPU whose process died, before its partition is reset."""
+        old = self.procs[key]
+        self.by_identity.pop(old.identity, None)
+        self._spawn(key, self.run_dir / "token")
+        self.dead.discard(key)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self.procs[key].connected:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.procs[key].popen.poll() is not None:
+                self.dead.add(key)
+                raise ProcessFault(key, "partition process could not be restarted")
+            if self.sock.poll(int(min(left, 0.2) * 1000)):
+                self._accept_hello()
 
     def halt_system(self, now: int) -> None:
         self.console.hypervisor("System halted.", now)

@@ -141,3 +141,71 @@ def test_build_error_exits_3(start_system, tmp_path: Path) -> None:
     assert run.returncode == 3
     assert "broken.c:1" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def _supervisor(tmp_path: Path, xml: str, until_us: int):
+    import io
+
+    from partitiond.build import build_partition
+    from prtosd.config import load_system
+    from prtosd.images import resolve_images
+    from prtosd.supervisor import Supervisor
+
+    config = tmp_path / "system.xml"
+    config.write_text(xml)
+    system = load_system(config)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir(mode=0o700)
+
+    def build(pid: int, sources: tuple[Path, ...]) -> Path:
+        return build_partition(sources, tmp_path / f"p{pid}.elf", system.partitions[pid].areas[0].start)
+
+    out = io.BytesIO()
+    sup = Supervisor(system, config, resolve_images(system, [], build), run_dir, stdout=out, until_us=until_us)
+    return sup, out
+
+
+def test_a_dead_partition_process_is_a_fault_of_its_partition(tmp_path: Path) -> None:
+    xml = system_xml(
+        [{"name": "A", "source": "counter.c"}, {"name": "T", "source": "ticker.c"}], [(0, 2, 0), (2, 2, 1)], 4
+    )
+    sup, out = _supervisor(tmp_path, xml, 20_000)
+    try:
+        sup.start()
+        sup.procs[(0, 0)].popen.kill()  # the partition process dies before its first slot
+        sup.procs[(0, 0)].popen.wait()
+        stats = sup.run()
+        logged = sup.hm.stream.status()[0]
+    finally:
+        sup.close()
+    lines = out.getvalue().decode().splitlines()
+    assert "Partition PANIC [0]: partition process exited with status -9" in lines
+    assert "[HM] 0:PRTOS_HM_EV_FATAL_ERROR (0):PART(0)" in lines
+    assert "[HM] PRTOS_HM_AC_PARTITION_HALT(7) PRTOS_HM_LOG_ENABLED" in lines
+    assert "[HM] Partition 0 halted" in lines
+    assert len(_ticks(lines)) == 3  # the rest of the system keeps its schedule
+    assert logged == 1  # the event is in the HM log
+    assert stats.exit_reason == "all partitions halted"
+
+
+def test_a_hung_partition_process_is_killed_and_faulted(tmp_path: Path, monkeypatch) -> None:
+    import signal
+
+    import prtosd.supervisor as supervisor
+
+    monkeypatch.setattr(supervisor, "REPLY_TIMEOUT_S", 1.0)
+    xml = system_xml(
+        [{"name": "T", "source": "ticker.c"}, {"name": "B", "source": "counter.c"}], [(0, 2, 0), (2, 2, 1)], 4
+    )
+    sup, out = _supervisor(tmp_path, xml, 20_000)
+    try:
+        sup.start()
+        sup.procs[(1, 0)].popen.send_signal(signal.SIGSTOP)
+        sup.run()
+        assert sup.procs[(1, 0)].popen.poll() is not None  # killed by pid, not left stopped
+    finally:
+        sup.close()
+    lines = out.getvalue().decode().splitlines()
+    assert "Partition PANIC [1]: partition process stopped answering for 1 s" in lines
+    assert "[HM] Partition 1 halted" in lines
+    assert len(_ticks(lines)) == 3
