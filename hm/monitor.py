@@ -93,6 +93,19 @@ def raise_cpu_exception(sup: Supervisor, key: VcpuKey, msg: dict[str, Any]) -> F
     return apply_partition_action(sup, key, entry.action, event, now, trap, msg["error_code"])
 
 
+def raise_partition_error(sup: Supervisor, key: VcpuKey, now: int, payload: tuple[int, int, int, int]) -> FaultReply:
+    """PARTITION_ERROR for an UNRECOVERABLE trace record (semantics.md §10.3 step 2, D-39)."""
+    pid, vcpu = key
+    entry = sup.system.partitions[pid].hm_table()[HmEvent.PARTITION_ERROR]
+    record = hm_record(HmEvent.PARTITION_ERROR, pid, vcpu, now, payload=payload)
+    sup.table.system.num_of_hm_events += 1
+    for line in HealthMonitor.console_lines(record, entry.action, entry.log):
+        sup.console.hypervisor(line, now)
+    if entry.log:
+        sup.hm.log(record)
+    return apply_partition_action(sup, key, entry.action, HmEvent.PARTITION_ERROR, now)
+
+
 def raise_fatal_error(sup: Supervisor, key: VcpuKey, now: int) -> FaultReply:
     """FATAL_ERROR at partition level for a vCPU that cannot continue (semantics.md §4.5, §9.5)."""
     pid, vcpu = key

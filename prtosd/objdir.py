@@ -106,6 +106,92 @@ def hm_ctrl(sup: Supervisor, key: VcpuKey, desc: Descriptor, a: list[int], now: 
     return Outcome(PrtosError.OK)
 
 
+# -- TRACE (class 2, §8.4; semantics.md §10) -----------------------------------------------------
+
+
+def _trace_target(sup: Supervisor, key: VcpuKey, desc: Descriptor) -> PrtosError | None:
+    """The common checks of read/seek/ctrl: own stream, or a system caller; an existing stream."""
+    if desc.partition != key[0] and not sup.table[key[0]].is_system:
+        return PrtosError.PERM_ERROR
+    if desc.partition != HYPERVISOR_ID and desc.partition >= len(sup.system.partitions):
+        return PrtosError.INVALID_PARAM
+    return None
+
+
+def trace_read(sup: Supervisor, key: VcpuKey, desc: Descriptor, a: list[int], now: int) -> Outcome:
+    buf, size = a[1], a[2]
+    if desc.partition != key[0] and not sup.table[key[0]].is_system:
+        return _err(PrtosError.PERM_ERROR)
+    mem = sup.memory[key[0]]
+    if size // RECORD_SIZE == 0 or not mem.check(buf, size, write=True):
+        return _err(PrtosError.INVALID_PARAM)
+    if desc.partition != HYPERVISOR_ID and desc.partition >= len(sup.system.partitions):
+        return _err(PrtosError.INVALID_PARAM)
+    stream = sup.trace.stream(desc.partition)
+    data = bytearray()
+    while len(data) // RECORD_SIZE < size // RECORD_SIZE and (rec := stream.read()) is not None:
+        data += rec
+    mem.write(buf, bytes(data))
+    return Outcome(PrtosError.OK, value=len(data))
+
+
+def trace_write(sup: Supervisor, key: VcpuKey, desc: Descriptor, a: list[int], now: int) -> Outcome:
+    from hm.monitor import raise_partition_error
+
+    buf, size, flags = a[1], a[2], a[3]
+    if desc.partition != key[0]:
+        return _err(PrtosError.PERM_ERROR)
+    mem = sup.memory[key[0]]
+    if size // RECORD_SIZE == 0 or not mem.check(buf, size, write=True) or not mem.check(flags, 4):
+        return _err(PrtosError.INVALID_PARAM)
+    (bitmask,) = struct.unpack("<I", mem.read(flags, 4))
+    stored = 0
+    returns = True
+    for i in range(size // RECORD_SIZE):
+        at = buf + i * RECORD_SIZE
+        raw = mem.read(at, RECORD_SIZE)
+        stamped, kept = sup.trace.write(key[0], key[1], bitmask, raw, now)
+        if kept:
+            mem.write(at, stamped.pack())  # K-10: the caller sees the stamped record
+            stored += 1
+        if sup.trace.is_unrecoverable(raw):
+            returns = raise_partition_error(sup, key, now, stamped.payload).cont and returns
+            if not returns:
+                break
+    return Outcome(PrtosError.OK, value=stored * RECORD_SIZE, returns=returns)
+
+
+def trace_seek(sup: Supervisor, key: VcpuKey, desc: Descriptor, a: list[int], now: int) -> Outcome:
+    if (err := _trace_target(sup, key, desc)) is not None:
+        return _err(err)
+    if a[2] not in (SEEK_CUR, SEEK_SET, SEEK_END):
+        return _err(PrtosError.INVALID_PARAM)
+    stream = sup.trace.stream(desc.partition)
+    stream.seek(struct.unpack("<i", struct.pack("<I", a[1]))[0], a[2])
+    return Outcome(PrtosError.OK, value=stream.status()[2])  # the new position (K-09)
+
+
+def trace_ctrl(sup: Supervisor, key: VcpuKey, desc: Descriptor, a: list[int], now: int) -> Outcome:
+    if (err := _trace_target(sup, key, desc)) is not None:
+        return _err(err)
+    cmd, arg = a[1], a[2]
+    stream = sup.trace.stream(desc.partition)
+    if cmd == 0:  # PRTOS_TRACE_GET_STATUS
+        mem = sup.memory[key[0]]
+        if not mem.check(arg, 12, write=True):
+            return _err(PrtosError.INVALID_PARAM)
+        mem.write(arg, struct.pack("<iii", *stream.status()))
+    elif cmd == 1:
+        stream.lock()
+    elif cmd == 2:
+        stream.unlock()
+    elif cmd == 3:
+        stream.reset()
+    else:
+        return _err(PrtosError.INVALID_PARAM)
+    return Outcome(PrtosError.OK)
+
+
 # -- STATUS (class 7, §8.8) -----------------------------------------------------------------------
 
 _ARG_SIZE = {1: 20, 2: 4, 3: 8, 4: 8}
@@ -169,7 +255,7 @@ class ObjectClass:
 CLASSES: dict[int, ObjectClass] = {
     0: ObjectClass(),  # NULL
     1: ObjectClass(),  # CONSOLE: written by the partition process itself
-    2: ObjectClass(),  # TRACE
+    2: ObjectClass(read=trace_read, write=trace_write, seek=trace_seek, ctrl=trace_ctrl),
     3: ObjectClass(read=sampling_read_op, write=sampling_write_op, ctrl=sampling_ctrl_op),  # SAMPLING_PORT
     4: ObjectClass(read=queuing_read_op, write=queuing_write_op, ctrl=queuing_ctrl_op),  # QUEUING_PORT
     5: ObjectClass(ctrl=mem_ctrl_op),  # MEM

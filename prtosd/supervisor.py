@@ -37,6 +37,7 @@ import zmq
 
 from hm.log import LogStream
 from hm.monitor import HealthMonitor, raise_cpu_exception, raise_fatal_error
+from hm.trace import TraceService
 from ipc.messages import ProtocolError, decode, encode, make
 from partitiond.image import ImageError, check_image, load_image, read_image
 from partitiond.memory import AddressSpace, backing_file, open_shared, physical_ranges
@@ -152,6 +153,12 @@ class Supervisor:
         self.table = PartitionTable.from_system(self.system, statuses)
         self.ports = CommPorts(self)
         self.hm = HealthMonitor(LogStream(self.device_buffer(self.system.hypervisor.hm_device)))
+        hyp_trace = self.system.hypervisor.trace
+        self.trace = TraceService(
+            {p.id: LogStream(self.device_buffer(p.trace.device)) for p in self.system.partitions if p.trace},
+            {p.id: p.trace.bitmask for p in self.system.partitions if p.trace},
+            LogStream(self.device_buffer(hyp_trace.device if hyp_trace else None)),
+        )
         for part in self.system.partitions:
             for v in range(part.no_vcpus):
                 if self.system.cpu_of(part.id, v) is not None:
@@ -502,6 +509,7 @@ class Supervisor:
         for mem in self.memory.values():
             mem.close()
         self.hm = HealthMonitor(LogStream(None))  # drop the views before unmapping
+        self.trace = TraceService({}, {}, LogStream(None))
         for mm in self._device_maps:
             mm.close()
         self.console.close()

@@ -162,7 +162,6 @@ ip: 0x<pc> flags: 0x<fl>
 [2] Halting
 [HYPERCALL] (0x2) Halted
 """),
-        xfail="trace objects (OBJ_CLASS_TRACE: prtos_trace_event / prtos_trace_open / prtos_trace_read)",
     ),
     Scenario(
         "example.004",
@@ -307,8 +306,7 @@ System halted.
 
 [1] Verification Passed
 """),
-        xfail=XFAIL_FAST_FORWARD + "; also a vCPU started by setup_vcpus() must not run before its next slot (K-01, "
-        "semantics.md 1.5): today P0 vCPU 1 runs at once in the slot already in progress on CPU 1",
+        xfail=XFAIL_FAST_FORWARD,
     ),
     Scenario(
         "example.009",
