@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from prtosd.supervisor import Supervisor, VcpuKey
 
 _EVENT_IDS = frozenset(int(e) for e in HmEvent)
+HM_RESET_STATUS_MODULE_RESTART = 2
 _ACTION_LINES = {
     HmAction.PARTITION_HALT: "halted",
     HmAction.SUSPEND: "suspended",
@@ -155,6 +156,9 @@ def apply_partition_action(
         assert cpu is not None
         sup.sched.switch_to_maintenance(cpu, now)
         return FaultReply(True)
-    # HYPERVISOR_HALT, and the system resets, which the run loop does not model yet: halt.
-    sup.halt_system(now)
+    if action in (HmAction.HYPERVISOR_COLD_RESET, HmAction.HYPERVISOR_WARM_RESET):
+        mode = ResetMode.COLD if action is HmAction.HYPERVISOR_COLD_RESET else ResetMode.WARM
+        sup.reset_system(mode, HM_RESET_STATUS_MODULE_RESTART << 16 | event, now)
+        return FaultReply(False)
+    sup.halt_system(now)  # HYPERVISOR_HALT
     return FaultReply(False)

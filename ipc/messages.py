@@ -114,7 +114,14 @@ MESSAGES: dict[str, dict[str, Field]] = {
     # ``hyp`` 1: a message of the hypervisor (e.g. an unknown hypercall) for its console.
     "console": {"now": _int(S64), "data": _bytes(64 * 1024), "hyp": _int((0, 1), optional=True)},
     # prtosd → partition process: restart the vCPU at ``entry`` (the image is already in memory).
-    "reset": {"mode": _int((0, 2)), "status": _int(), "entry": _int(), "cr3": _int()},
+    # ``system`` 1: part of a system reset — the EXEC clock restarts at 0 too.
+    "reset": {
+        "mode": _int((0, 2)),
+        "status": _int(),
+        "entry": _int(),
+        "cr3": _int(),
+        "system": _int((0, 1), optional=True),
+    },
     # prtosd → partition process: the vCPU is halted (stop timers; nothing runs until a reset).
     "halt": {},
     "quit": {},

@@ -99,6 +99,8 @@ class PartitionProcess:
     def control(self, msg: dict[str, Any]) -> bool:
         """Apply reset/halt; True if the message was one of them."""
         if msg["t"] == "reset":
+            if msg.get("system"):
+                self.vcpu.exec_cycles = 0  # a system reset restarts every clock
             self.vcpu.reset(ResetMode(msg["mode"]), msg["entry"], reset_status=msg["status"], cr3=msg["cr3"])
             return True
         if msg["t"] == "halt":

@@ -75,9 +75,8 @@ def reset_system(sup: Supervisor, key: VcpuKey, a: list[int], now: int) -> Outco
         return Outcome(err)
     if a[0] not in (ResetMode.COLD, ResetMode.WARM):
         return Outcome(PrtosError.INVALID_PARAM)
-    # A system reset restarts the HW clock and every partition; the run loop does not model a
-    # clock restart yet, so the call is refused rather than half done.
-    return Outcome(PrtosError.OP_NOT_ALLOWED)
+    sup.reset_system(ResetMode(a[0]), 0, now)
+    return Outcome(PrtosError.OK, returns=False)
 
 
 def switch_sched_plan(sup: Supervisor, key: VcpuKey, a: list[int], now: int) -> Outcome:

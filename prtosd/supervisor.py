@@ -122,6 +122,9 @@ class Supervisor:
         self.pending_ext: dict[VcpuKey, int] = {}
         self.decisions: dict[int, Decision] = {}  # made at a CPU's current instant, not yet run
         self.dead: set[VcpuKey] = set()  # partition processes that died or hung
+        self.generation = 0  # incremented by every system reset
+        self._exec_reset: set[VcpuKey] = set()  # vCPUs whose next reset also zeroes the EXEC clock
+        self.epoch_us = 0  # virtual time of the boots before the current one (for --until and reports)
         self.halted = False
         self.stats = RunStats()
         self.seq = 0
@@ -265,6 +268,10 @@ class Supervisor:
     # -- the run --------------------------------------------------------------------------------
 
     def boot(self) -> None:
+        self.boot_banner()
+        self.apply(self.table.boot(), None, 0)
+
+    def boot_banner(self) -> None:
         self.console.hypervisor("PRTOS Hypervisor (1.0 r0)", 0)
         for part in self.system.partitions:
             words = "".join(w for w, on in ((" SYSTEM", part.is_system), (" FP", part.flags & 0x200)) if on)
@@ -273,7 +280,6 @@ class Supervisor:
                 self.console.hypervisor(
                     f"    [0x{a.start:x}:0x{a.virt:x} - 0x{a.end:x}:0x{a.virt_end:x}] flags: 0x{a.flags:x}", 0
                 )
-        self.apply(self.table.boot(), None, 0)
 
     def run(self, status: Callable[[int, float], None] | None = None) -> RunStats:
         """Run until --until, a system halt, or until nothing can run any more.
@@ -291,7 +297,7 @@ class Supervisor:
                 status(min(self.now), t - wall0)
             cpu = min(range(len(self.now)), key=lambda c: (self.now[c], c))
             now = self.now[cpu]
-            if now >= self.until:
+            if self.epoch_us + now >= self.until:
                 self.stats.exit_reason = "until"
                 break
             if now >= NEVER:
@@ -307,13 +313,8 @@ class Supervisor:
                     self.decisions[c] = self._decide(c)
             self.step(cpu, multi)
             self.console.flush(min(self.now))
-        self.stats.virtual_us = (
-            min(max(self.now), self.until)
-            if self.until < NEVER
-            else max(t for t in self.now if t < NEVER)
-            if any(t < NEVER for t in self.now)
-            else 0
-        )
+        reached = [t for t in self.now if t < NEVER]
+        self.stats.virtual_us = min(self.epoch_us + max(reached, default=0), self.until)
         self.console.flush()
         self.stats.wall_s = time.monotonic() - wall0
         return self.stats
@@ -334,7 +335,7 @@ class Supervisor:
             self.now[cpu] = d.until
             return
         key = d.owner
-        end = min(d.until, self.until)
+        end = min(d.until, self.until - self.epoch_us)
         if multi:
             end = min(end, now + QUANTUM_US)
         ext = self.pending_ext.pop(key, 0)
@@ -347,11 +348,11 @@ class Supervisor:
         self.stats.grants += 1
         self.send(key, "run", seq=seq, now=now, until=end, ext_irqs=ext, **fields)
         try:
-            self._serve_grant(cpu, key, seq, now)
+            self._serve_grant(cpu, key, seq, now, self.generation)
         except ProcessFault as fault:
             self.process_fault(fault, cpu, now)
 
-    def _serve_grant(self, cpu: int, key: VcpuKey, seq: int, now: int) -> None:
+    def _serve_grant(self, cpu: int, key: VcpuKey, seq: int, now: int, generation: int) -> None:
         sched = self.sched.cpus[cpu]
         while True:
             msg = self.recv_from(key)
@@ -364,6 +365,8 @@ class Supervisor:
             elif t == "fault" and msg["seq"] == seq:
                 self.fault(key, msg)
             elif t == "result" and msg["seq"] == seq:
+                if self.generation != generation:
+                    return  # the system was reset during this grant: the clocks restarted at 0
                 self.now[cpu] = max(now, msg["now"])
                 self.stats.instructions += msg["instructions"]
                 if msg["reason"] == "idle":
@@ -446,7 +449,9 @@ class Supervisor:
                 self.table.halt(key[0])
                 return
         if key in self.procs:
-            self.send(key, "reset", mode=mode, status=e.status, entry=entry, cr3=cr3)
+            extra = {"system": 1} if key in self._exec_reset else {}
+            self._exec_reset.discard(key)
+            self.send(key, "reset", mode=mode, status=e.status, entry=entry, cr3=cr3, **extra)
 
     def raise_ext(self, key: VcpuKey, n: int) -> None:
         """Make ext IRQ ``n`` pending on a vCPU (delivered with its next grant); lost if halted."""
@@ -478,6 +483,36 @@ class Supervisor:
                 raise ProcessFault(key, "partition process could not be restarted")
             if self.sock.poll(int(min(left, 0.2) * 1000)):
                 self._accept_hello()
+
+    def reset_system(self, mode: ResetMode, status: int, now: int) -> None:
+        """§4.6 system reset: every partition stops, the HW clock restarts at 0, boot again.
+
+        Counters and sequence numbers restart (the system reset counter follows ``mode``), plans
+        return to plan 0, channels are emptied and ports closed; memory blocks — and with them
+        the HM and trace logs — keep their content. Console output of the old boot is flushed
+        first, because the new boot's virtual times start again at 0.
+        """
+        self.console.flush()
+        self.epoch_us += now
+        self.generation += 1
+        for key in self.procs:
+            self.send(key, "halt")
+        self.pending_ext.clear()
+        self.decisions.clear()
+        self.sched.reset()
+        self.ports.reset_system()
+        self.hm.sequence = 0
+        self.hm.stream.open()
+        self.trace.sequence = 0
+        for stream in self.trace.streams.values():
+            if stream.capacity:
+                stream.open()
+        self.now = [0] * len(self.now)
+        self.system_reset_status = status
+        out = self.table.system_reset(mode, status)
+        self._exec_reset = set(self.procs)  # EXEC clocks restart at 0 with the HW clock
+        self.boot_banner()
+        self.apply(out, None, 0)
 
     def halt_system(self, now: int) -> None:
         self.console.hypervisor("System halted.", now)

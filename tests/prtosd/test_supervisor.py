@@ -209,3 +209,23 @@ def test_a_hung_partition_process_is_killed_and_faulted(tmp_path: Path, monkeypa
     assert "Partition PANIC [1]: partition process stopped answering for 1 s" in lines
     assert "[HM] Partition 1 halted" in lines
     assert len(_ticks(lines)) == 3
+
+
+def test_system_reset_reboots_with_clocks_at_zero(start_system) -> None:
+    xml = system_xml(
+        [{"name": "R", "source": "rebooter.c", "flags": "system"}, {"name": "T", "source": "ticker.c"}],
+        [(0, 2, 0), (2, 2, 1)],
+        4,
+    )
+    run = start_system(xml, "--until", "1s")
+    assert run.returncode == 0, run.stderr
+    lines = run.lines()
+    assert lines.count("PRTOS Hypervisor (1.0 r0)") == 2  # booted twice
+    assert "[0] boot 0 at 0, status 0x0" in lines
+    assert "[0] boot 1 at 0, status 0x0" in lines
+    assert "[0] not reached" not in lines
+    assert lines[-1] == "System halted."
+    ticks = _ticks(lines)
+    # partition 1 restarted with the system: its ticks (and EXEC clock) start again from zero
+    assert [i for _, i, _, _ in ticks] == [0, 0]  # the reset came in the second frame
+    assert 2000 <= ticks[1][2] < 2100 and ticks[1][3] < 100
