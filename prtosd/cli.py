@@ -113,7 +113,16 @@ def _status_line(virtual_us: int, wall_s: float) -> None:
 @click.option("--until", "until", callback=_until, metavar="TIME", help="Stop at this virtual time (e.g. 15s).")
 @click.option("--run-dir", type=click.Path(file_okay=False), help="Run directory (created 0700).")
 @click.option("--timestamps", is_flag=True, help="Prefix console lines with virtual time and writer.")
-def start(config: str, images: tuple[str, ...], until: int | None, run_dir: str | None, timestamps: bool) -> None:
+@click.option(
+    "--pace",
+    type=click.Choice(["fast", "realtime"]),
+    default="fast",
+    show_default=True,
+    help="fast: as fast as possible; realtime: virtual time follows the wall clock.",
+)
+def start(
+    config: str, images: tuple[str, ...], until: int | None, run_dir: str | None, timestamps: bool, pace: str
+) -> None:
     """Run the system described by CONFIG.
 
     Partition consoles on UART 0 go to standard output in virtual-time order; every console is
@@ -159,7 +168,14 @@ def start(config: str, images: tuple[str, ...], until: int | None, run_dir: str 
     code = 0
     try:
         sup = Supervisor(
-            system, Path(config), resolved, rdir, stdout=sys.stdout.buffer, until_us=until, timestamps=timestamps
+            system,
+            Path(config),
+            resolved,
+            rdir,
+            stdout=sys.stdout.buffer,
+            until_us=until,
+            timestamps=timestamps,
+            pace=pace == "realtime",
         )
         sup.start()
         stats = sup.run(_status_line if sys.stderr.isatty() else None)

@@ -106,12 +106,14 @@ class Supervisor:
         stdout: BinaryIO | None = None,
         until_us: int | None = None,
         timestamps: bool = False,
+        pace: bool = False,
     ):
         self.system = system
         self.config_path = config_path.resolve()
         self.images = images
         self.run_dir = run_dir
         self.until = until_us if until_us is not None else NEVER
+        self.pace = pace  # tie virtual time to the wall clock (never changes what the guests see)
         self.console = Consoles(system, run_dir, stdout, timestamps=timestamps)
         self.sched = SystemScheduler.from_system(system)
         self.now = [0] * len(system.processors)
@@ -313,11 +315,22 @@ class Supervisor:
                     self.decisions[c] = self._decide(c)
             self.step(cpu, multi)
             self.console.flush(min(self.now))
+            if self.pace:
+                self._pace(wall0)
         reached = [t for t in self.now if t < NEVER]
         self.stats.virtual_us = min(self.epoch_us + max(reached, default=0), self.until)
         self.console.flush()
         self.stats.wall_s = time.monotonic() - wall0
         return self.stats
+
+    def _pace(self, wall0: float) -> None:
+        """Wait until the wall clock has caught up with the slowest CPU's virtual time."""
+        virtual = self.epoch_us + min(min(self.now), self.until - self.epoch_us)
+        if virtual >= NEVER:
+            return
+        delay = wall0 + virtual / 1e6 - time.monotonic()
+        if delay > 0:
+            time.sleep(min(delay, 1.0))  # short sleeps keep Ctrl-C and the status line responsive
 
     def _any_suspended(self) -> bool:
         return any(self.table.vcpu(k).suspended and not self.table.vcpu(k).halted for k in self.procs)

@@ -229,3 +229,13 @@ def test_system_reset_reboots_with_clocks_at_zero(start_system) -> None:
     # partition 1 restarted with the system: its ticks (and EXEC clock) start again from zero
     assert [i for _, i, _, _ in ticks] == [0, 0]  # the reset came in the second frame
     assert 2000 <= ticks[1][2] < 2100 and ticks[1][3] < 100
+
+
+def test_realtime_pacing_follows_the_wall_clock_without_changing_the_output(start_system) -> None:
+    xml = system_xml([{"name": "W", "source": "counter.c"}], [(0, 1, 0)], 100)
+    fast = start_system(xml, "--until", "300ms", tag="fast")
+    paced = start_system(xml, "--until", "300ms", "--pace", "realtime", tag="paced")
+    assert fast.returncode == paced.returncode == 0
+    assert fast.stdout == paced.stdout
+    wall = float(re.search(r"\((\d+\.\d+) s wall\)", paced.stderr).group(1))
+    assert wall >= 0.2  # 300 ms of virtual time cannot pass in less wall time when paced
