@@ -68,6 +68,60 @@ def check(config: str, as_json: bool) -> None:
         click.echo(render(system), nl=False)
 
 
+@main.command()
+@click.option("--config", "config", required=True, type=click.Path(dir_okay=False), help="The system.xml.")
+@click.option(
+    "--partition", "partition", required=True, help="Partition id or name (its first area is the load address)."
+)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Image file to write.")
+@click.option("-I", "include_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra include directory.")
+@click.option("-D", "defines", multiple=True, help="Preprocessor definition NAME or NAME=VALUE.")
+@click.option(
+    "--custom-file",
+    "custom_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Custom file, in slot order (checked against the image header).",
+)
+@click.argument("sources", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def build(
+    config: str,
+    partition: str,
+    output: str,
+    include_dirs: tuple[str, ...],
+    defines: tuple[str, ...],
+    custom_files: tuple[str, ...],
+    sources: tuple[str, ...],
+) -> None:
+    """Compile C SOURCES into the ELF image of one partition, with the guest SDK (cached)."""
+    from partitiond.build import build_partition
+    from partitiond.toolchain import ToolchainError
+
+    try:
+        system = load_system(config)
+    except ConfigError as exc:
+        for d in exc.errors:
+            click.echo(str(d), err=True)
+        sys.exit(EXIT_CONFIG)
+    part = next((p for p in system.partitions if str(p.id) == partition or (p.name and p.name == partition)), None)
+    if part is None:
+        click.echo(f'prtosd: no partition "{partition}" in {config}', err=True)
+        sys.exit(EXIT_CONFIG)
+    try:
+        build_partition(
+            [Path(x) for x in sources],
+            Path(output),
+            part.areas[0].start,
+            [Path(d) for d in include_dirs],
+            list(defines),
+            [Path(c) for c in custom_files],
+        )
+    except ToolchainError as exc:
+        click.echo(f"prtosd: build failed:\n{exc}", err=True)
+        sys.exit(EXIT_BUILD)
+    click.echo(f"prtosd: built {output} for partition {part.id} at 0x{part.areas[0].start:x}", err=True)
+
+
 def default_run_root() -> Path:
     """Where run directories go unless ``--run-dir`` says otherwise (``PRTOSD_RUN_ROOT`` overrides)."""
     env = os.environ.get("PRTOSD_RUN_ROOT")
