@@ -18,6 +18,36 @@ in the emulated CPU. All interrupts and exceptions stop the run through native h
 (partitiond.native) and are decided in Python after ``emu_start`` returns; after an exception the
 CPU is put back into a clean saved context (registers carried over), because Unicorn never
 completes the exception delivery and the next fault would otherwise escalate to a double fault.
+
+Spin fast-forward: guests busy-wait (``while (ticks < 5) ;``, ``for (;;) ;``) for whole slots, which
+at 1 GHz is billions of instructions. Inside one ``_execute`` chunk nothing outside the vCPU can act
+on it: chunks end at every injection point, at the budget and at the cycle a timer fires. Every
+``_spin_window`` instructions the engine probes: it notes the state S at EIP = e, then executes (for
+real, counted) until e comes round again, L instructions later, with a native write recorder
+installed and the iteration's instruction addresses recorded. The state after the iteration is a
+deterministic function of the state before it when nothing else feeds it: no memory write, no
+interrupt, no hypercall, no fault, no instruction with a host-dependent result (``rdtsc``,
+``rdtscp``, ``rdpmc``, ``rdrand``, ``rdseed``; ``in`` on a granted port is a constant, ``cpuid`` too).
+If in addition the registers the guest can change at ring 1 are identical (general registers, EIP,
+EFLAGS, segment selectors, and x87/SSE state for FP partitions; CRs, descriptor tables and MSRs
+cannot change without a hypercall or a #GP) and memory is unchanged (nothing was written), the CPU
+is back in state S: the next iteration is the same function applied to the same state, and so on
+until something outside changes. So the remaining ``left`` instructions of the chunk are ``left //
+L`` identical iterations followed by ``left % L`` instructions of one more: the engine adds
+``(left // L) * L`` to the counter and both clocks without executing them and executes the rest, so
+the chunk ends at the same instruction, in the same state, as without fast-forward (timers fire and
+interrupts are injected at exactly the same instruction boundary). A failed probe doubles the
+window (up to :data:`SPIN_WINDOW_MAX`), a successful one resets it to :data:`SPIN_WINDOW_MIN`, so a
+guest that never spins pays one short probe per ~16 M instructions.
+
+Memory another process writes while this one runs: the supervisor changes guest memory only while
+the vCPU is stopped (grant boundaries, forwarded hypercalls), so within a chunk the only concurrent
+writers are vCPUs of the same partition, or partitions sharing an area, running on another CPU at
+the same time. Their writes reach a spinning vCPU at a point that depends on the relative wall-clock
+speed of two processes, which prtosd does not order within a quantum (the documented exception). A
+fast-forward never crosses the end of the chunk, so it never reaches past the run's budget, which
+is at most one quantum: the write is seen no later than the end of the current run, an outcome that
+executing the loop could also produce if the writer's process had been descheduled.
 """
 
 from __future__ import annotations
@@ -52,6 +82,12 @@ from prtosd.config.model import PartitionFlag, System
 #: Extra virtual cycles charged for each hypercall and for the IRET entry.
 HYPERCALL_COST_CYCLES = 100
 
+#: Spin probes (module docstring): instructions executed between probes after a found spin, the
+#: ceiling the interval doubles to while none is found, and the longest iteration looked for.
+SPIN_WINDOW_MIN = 4096
+SPIN_WINDOW_MAX = 1 << 24
+SPIN_MAX_PERIOD = native.PROBE_MAX
+
 GUEST_CS_SEL = 0x139
 GUEST_DS_SEL = 0x141
 _GDT_ENTRIES = 41
@@ -77,6 +113,7 @@ _FETCH_TYPES = (21, 24)  # UC_MEM_FETCH_UNMAPPED, UC_MEM_FETCH_PROT
 _PROT_TYPES = (22, 23, 24)  # UC_MEM_WRITE_PROT, UC_MEM_READ_PROT, UC_MEM_FETCH_PROT
 _WRITE_TYPES = (20, 22)  # UC_MEM_WRITE_UNMAPPED, UC_MEM_WRITE_PROT
 _PREFIXES = frozenset({0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF0, 0xF2, 0xF3})
+_SEG_IDS = (X.UC_X86_REG_DS, X.UC_X86_REG_ES, X.UC_X86_REG_FS, X.UC_X86_REG_GS, X.UC_X86_REG_SS)
 
 
 class ResetMode(IntEnum):
@@ -157,23 +194,23 @@ _FP_REGS = (*(getattr(X, f"UC_X86_REG_FP{i}") for i in range(8)), X.UC_X86_REG_F
 class _Regs:
     """Register access through raw ctypes calls (the binding's reg_read costs several µs)."""
 
-    def __init__(self, uc: Uc) -> None:
+    def __init__(self, uc: Uc, ids: tuple[int, ...] = _REG_IDS) -> None:
         self.uch = uc._uch
-        n = len(_REG_IDS)
-        self.ids = (ctypes.c_int32 * n)(*_REG_IDS)
+        n = len(ids)
+        self.ids = (ctypes.c_int32 * n)(*ids)
         self.vals = (ctypes.c_uint32 * n)()
         base = ctypes.addressof(self.vals)
         self.ptrs = (ctypes.c_void_p * n)(*(base + 4 * i for i in range(n)))
         self.one = ctypes.c_uint32()
 
     def read_all(self) -> list[int]:
-        uclib.uc_reg_read_batch(self.uch, self.ids, self.ptrs, len(_REG_IDS))
-        return list(self.vals)
+        uclib.uc_reg_read_batch(self.uch, self.ids, self.ptrs, len(self.ids))
+        return self.vals[:]  # slicing a ctypes array is 5x faster than list()
 
     def write_all(self, values: list[int]) -> None:
         for i, v in enumerate(values):
             self.vals[i] = v & 0xFFFFFFFF
-        uclib.uc_reg_write_batch(self.uch, self.ids, self.ptrs, len(_REG_IDS))
+        uclib.uc_reg_write_batch(self.uch, self.ids, self.ptrs, len(self.ids))
 
     def read(self, reg: int) -> int:
         uclib.uc_reg_read(self.uch, reg, ctypes.byref(self.one))
@@ -207,7 +244,8 @@ class VCpu:
     """One partition vCPU: Unicorn CPU, PCT block, timers, virtual interrupts, local hypercalls."""
 
     def __init__(self, system: System, partition_id: int, vcpu_id: int, memory: AddressSpace,
-                 console: ConsoleStream | None = None, *, native_hooks: bool = True) -> None:
+                 console: ConsoleStream | None = None, *, native_hooks: bool = True,
+                 spin_fast_forward: bool = True) -> None:
         self.system = system
         self.partition = system.partitions[partition_id]
         self.partition_id = partition_id
@@ -223,6 +261,10 @@ class VCpu:
         self.hooks = native.install(self.uc, force_python=not native_hooks)
         self._hs = self.hooks.state
         self._regs = _Regs(self.uc)
+        self._segs = _Regs(self.uc, _SEG_IDS)
+        self.spin_fast_forward = spin_fast_forward
+        self.spin_skipped = 0  # instructions accounted by fast-forward instead of executed (a statistic)
+        self._spin_window = SPIN_WINDOW_MIN
         self._io = tuple((r.base, r.base + r.no_ports) for r in self.partition.io_ranges)
         self._io_fault: int | None = None  # EAX before an ungranted in/out (to undo the access)
         self.uc.hook_add(UC_HOOK_INSN, self._on_in, None, 1, 0, X.UC_X86_INS_IN)
@@ -456,9 +498,72 @@ class VCpu:
             remaining = budget - self._elapsed
             if remaining <= 0:
                 return self._result(RunKind.BUDGET)
-            outcome = self._emulate(min(remaining, self._cycles_to_timer()))
+            outcome = self._execute(min(remaining, self._cycles_to_timer()))
             if outcome is not None:
                 return outcome
+
+    def _execute(self, chunk: int) -> RunResult | None:
+        """Execute ``chunk`` instructions (no injection point inside), fast-forwarding a proven spin."""
+        left = chunk
+        while self.spin_fast_forward and left > self._spin_window + SPIN_MAX_PERIOD:
+            window = self._spin_window
+            outcome = self._emulate(window)
+            if outcome is not None or not self._hs.stopped:
+                return outcome  # the run ends, or a local hypercall / IRET ended the chunk early
+            outcome, left = self._probe(left - window)
+            if left < 0:
+                return outcome
+        return self._emulate(left) if left > 0 else None
+
+    def _probe(self, left: int) -> tuple[RunResult | None, int]:
+        """Look for a fixed-point loop at the current EIP and skip its whole iterations within ``left``.
+
+        Returns the outcome and what is left of the chunk, or ``-1`` when the chunk ended early.
+        """
+        hs = self._hs
+        pc = self._eip
+        before = self._spin_state()
+        hs.probe_pc, hs.probe = pc, 1
+        handle = self.hooks.watch_writes()
+        try:
+            outcome = self._emulate(min(left, SPIN_MAX_PERIOD))
+        finally:
+            self.hooks.unwatch(handle)
+            hs.probe = 0
+        if outcome is not None or not hs.stopped:
+            return outcome, -1
+        period = hs.count
+        left -= period
+        if (hs.probe_hit and not hs.wrote and self._eip == pc and self._deterministic(period)
+                and self._spin_state() == before):
+            skip = left - left % period
+            self._account(skip)
+            self.spin_skipped += skip
+            self._spin_window = SPIN_WINDOW_MIN
+            return None, left - skip
+        self._spin_window = min(2 * self._spin_window, SPIN_WINDOW_MAX)
+        return None, left
+
+    def _spin_state(self) -> tuple[object, ...]:
+        """Everything a ring-1 guest can change without a hypercall or a fault, except memory."""
+        fpu = tuple(self.uc.reg_read(r) for r in _FP_REGS) if self.fp else ()
+        return (*self._regs.read_all(), *self._segs.read_all(), *fpu)
+
+    def _deterministic(self, period: int) -> bool:
+        """No instruction of the probed iteration returns a host-dependent value (rdtsc, rdrand, ...)."""
+        for addr in set(self._hs.probe_pcs[:period]):
+            code = self._code(addr, 15)
+            i = 0
+            while i < len(code) and code[i] in _PREFIXES:
+                i += 1
+            op = code[i:i + 3]
+            if op[:1] != b"\x0f" or len(op) < 2:
+                continue
+            if op[1] in (0x31, 0x33) or op[1:3] == b"\x01\xf9":  # rdtsc, rdpmc, rdtscp
+                return False
+            if op[1] == 0xC7 and len(op) == 3 and (op[2] >> 3) & 7 in (6, 7):  # rdrand, rdseed
+                return False
+        return True
 
     def _emulate(self, chunk: int) -> RunResult | None:
         """One ``emu_start`` of at most ``chunk`` instructions; a RunResult if the run must end."""
@@ -541,7 +646,7 @@ class VCpu:
         m = self.memory.find(pc)
         if m is None:
             return b""
-        return self.memory.read(pc, min(n, m.end - pc))
+        return ctypes.string_at(m.host + pc - m.virt, min(n, m.end - pc))  # on every interrupt: no copies
 
     def _interrupt(self, n: int, intno: int) -> RunResult | None:
         hs = self._hs

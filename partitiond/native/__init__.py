@@ -1,4 +1,4 @@
-"""Native Unicorn hooks: the exact instruction counter and the stop recorders.
+"""Native Unicorn hooks: the exact instruction counter, the stop recorders and the spin-probe write recorder.
 
 Why native: a Python ``UC_HOOK_CODE`` callback costs 0.35-0.5 µs per guest instruction, and
 ``emu_start(count=N)`` stops exactly but cannot tell how many instructions ran when something else
@@ -22,12 +22,14 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from unicorn import UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_INVALID, Uc
+from unicorn import UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_HOOK_MEM_WRITE, Uc
 from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
 
 from partitiond.toolchain import run_zig
 
 SOURCE = Path(__file__).resolve().parent / "counter.c"
+#: PD_PROBE_MAX of counter.c: the longest loop iteration (instructions) a spin probe records.
+PROBE_MAX = 256
 
 
 class NativeBuildWarning(UserWarning):
@@ -49,6 +51,12 @@ class HookState(ctypes.Structure):
         ("mem_addr", ctypes.c_uint64),  # @48 its address
         ("mem_size", ctypes.c_int32),  # @56 its size
         ("pad", ctypes.c_int32),  # @60
+        ("probe_pc", ctypes.c_uint64),  # @64 spin probe: stop when this address comes round again
+        ("probe", ctypes.c_uint32),  # @72 1 while a spin probe runs
+        ("probe_hit", ctypes.c_uint32),  # @76 the probe stop was requested
+        ("wrote", ctypes.c_uint32),  # @80 guest memory was written during the probe
+        ("pad2", ctypes.c_uint32),  # @84
+        ("probe_pcs", ctypes.c_uint32 * PROBE_MAX),  # @88 instruction addresses of the probed iteration
     )
 
     def arm(self, budget: int) -> None:
@@ -58,6 +66,7 @@ class HookState(ctypes.Structure):
         self.stopped = 0
         self.intno = -1
         self.mem_type = -1
+        self.probe_hit = 0
 
 
 def cache_dir() -> Path:
@@ -111,6 +120,33 @@ class InstalledHooks:
     state: HookState
     handles: list[int]
     keepalive: list[object]
+    write_hook: int = 0  # address of the native write recorder (0 with the Python hooks)
+    uc: Uc | None = None
+
+    def watch_writes(self) -> int:
+        """Install the write recorder (clears ``state.wrote``); returns the handle for :meth:`unwatch`.
+
+        It exists only for the few instructions of a spin probe: a permanent write hook would send
+        every guest store through Unicorn's slow path.
+        """
+        assert self.uc is not None
+        self.state.wrote = 0
+        if self.native:
+            return _hook_add(self.uc, UC_HOOK_MEM_WRITE, self.write_hook, self.state)
+        state = self.state
+
+        def on_write(_u: Uc, _access: int, _address: int, _size: int, _value: int, _data: object) -> None:
+            state.wrote = 1
+
+        return self.uc.hook_add(UC_HOOK_MEM_WRITE, on_write)
+
+    def unwatch(self, handle: int) -> None:
+        """Remove the write recorder installed by :meth:`watch_writes`."""
+        assert self.uc is not None
+        if self.native:
+            uclib.uc_hook_del(self.uc._uch, uc_hook_h(handle))
+        else:
+            self.uc.hook_del(handle)
 
 
 def _hook_add(uc: Uc, htype: int, fn: int, state: HookState) -> int:
@@ -134,7 +170,8 @@ def install(uc: Uc, *, force_python: bool = False) -> InstalledHooks:
             _hook_add(uc, UC_HOOK_INTR, ctypes.cast(lib.pd_intr_hook, ctypes.c_void_p).value, state),
             _hook_add(uc, UC_HOOK_MEM_INVALID, ctypes.cast(lib.pd_mem_hook, ctypes.c_void_p).value, state),
         ]
-        return InstalledHooks(True, state, handles, [lib])
+        write = ctypes.cast(lib.pd_write_hook, ctypes.c_void_p).value or 0
+        return InstalledHooks(True, state, handles, [lib], write, uc)
     return _install_python(uc, state)
 
 
@@ -142,11 +179,15 @@ def _install_python(uc: Uc, state: HookState) -> InstalledHooks:
     """The same three hooks in Python: slow, and careful never to raise inside Unicorn."""
 
     def on_code(u: Uc, address: int, size: int, _data: object) -> None:
-        if state.count >= state.budget:
-            if not state.stopped:
-                state.stopped = 1
-                u.emu_stop()
+        if state.stopped:
             return
+        if state.count >= state.budget or (state.probe and state.count and address == state.probe_pc):
+            state.probe_hit = int(state.count < state.budget)
+            state.stopped = 1
+            u.emu_stop()
+            return
+        if state.probe and state.count < PROBE_MAX:
+            state.probe_pcs[state.count] = address
         state.count += 1
         state.last_pc = address
         state.last_size = size
@@ -169,4 +210,4 @@ def _install_python(uc: Uc, state: HookState) -> InstalledHooks:
         uc.hook_add(UC_HOOK_INTR, on_intr),
         uc.hook_add(UC_HOOK_MEM_INVALID, on_mem),
     ]
-    return InstalledHooks(False, state, handles, [on_code, on_intr, on_mem])
+    return InstalledHooks(False, state, handles, [on_code, on_intr, on_mem], 0, uc)

@@ -42,3 +42,20 @@ def test_python_fallback_counts_identically(guest) -> None:
     for cpu in (fast, slow):
         cpu.run(5001, 0)
     assert fast.registers() == slow.registers()
+
+
+@pytest.mark.parametrize("native_hooks", [True, False])
+def test_write_recorder_sees_stores_in_translated_code(guest, native_hooks: bool) -> None:
+    """The spin probe's soundness rests on this: a recorder added after translation still sees stores."""
+    cpu = guest("main:\n movl $stack_top, %esp\n1: movl %ecx, (%esp)\n jmp 1b", native_hooks=native_hooks)
+    cpu.spin_fast_forward = False
+    cpu.run(10_000, 0)  # the loop is translated and its TLB entries are warm
+    handle = cpu.hooks.watch_writes()
+    try:
+        cpu.run(2, 0)
+        assert cpu.hooks.state.wrote == 1
+    finally:
+        cpu.hooks.unwatch(handle)
+    cpu.hooks.state.wrote = 0
+    cpu.run(1000, 0)
+    assert cpu.hooks.state.wrote == 0  # removed: stores go unrecorded again
