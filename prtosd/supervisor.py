@@ -7,13 +7,14 @@ prtosd is the only authority on system state. It owns the virtual HW clock (µs)
 Every partition vCPU is a separate ``partitiond`` process; it executes guest code only inside a
 *grant* (``run`` message) for its own slot and reports back with exact virtual times.
 
-Time advances as a discrete-event simulation. The CPU whose virtual time is furthest behind
-makes the next step (ties broken by CPU id), and a grant never exceeds one quantum on a
-multi-CPU system, so the CPUs stay within a quantum of each other. Every effect (a hypercall,
-an HM event, a console line) is applied when its vCPU reports it, and these reports arrive in
-an order fixed by the virtual times and the CPU ids alone — so a run is deterministic and its
-console output byte-identical from one run to the next, whatever the host does. Idle time is
-skipped: an idle CPU jumps to its next scheduling point at once.
+Time advances as a discrete-event simulation. The CPUs whose virtual time is furthest behind
+make the next step together: each takes its scheduling decision at that instant, then their
+grants run at the same time, one process per CPU. A grant never exceeds one quantum on a
+multi-CPU system, so the CPUs stay within a quantum of each other. A process stops at every
+hypercall, fault and grant end; these are applied only when every running grant has reported
+one, smallest (virtual time, CPU id) first — so global state changes in an order fixed by the
+virtual times alone, and console output is byte-identical from one run to the next whatever
+the host does. Idle time is skipped: an idle CPU jumps to its next scheduling point at once.
 
 Guest memory is shared with the partition processes through files in the run directory, so
 the supervisor reads and writes hypercall buffers directly while the calling vCPU waits.
@@ -49,8 +50,10 @@ from prtosd.images import PartitionImage
 from prtosd.partition import Action, ImageStatus, Outcome, PartitionTable, ResetEffect, ResetMode
 from prtosd.sched import NEVER, Decision, SystemScheduler
 
-#: Longest grant on a multi-CPU system (µs): the CPUs never drift further apart than this.
-QUANTUM_US = 1000
+#: Longest grant on a multi-CPU system (µs). The order of global effects never depends on it
+#: (hypercalls are applied in virtual-time order); it bounds how late an interrupt raised from
+#: another CPU reaches a vCPU that is in the middle of a grant. ``PRTOSD_QUANTUM_US`` overrides it.
+QUANTUM_US = int(os.environ.get("PRTOSD_QUANTUM_US", "10000"))
 #: Wall-clock limits of the supervision of partition processes.
 START_TIMEOUT_S = 60.0
 #: A partition process that does not answer within this many wall seconds has hung (it is then
@@ -80,6 +83,19 @@ class VcpuProcess:
     identity: bytes
     popen: subprocess.Popen[bytes]
     connected: bool = False
+
+
+@dataclass
+class Grant:
+    """One vCPU's permission to execute on ``cpu`` from virtual µs ``start``."""
+
+    cpu: int
+    key: VcpuKey
+    seq: int
+    start: int
+    generation: int
+    head: dict[str, Any] | None = None  # the hcall/fault/result it waits on us for
+    last: float = 0.0  # wall time of its latest message (hang detection)
 
 
 @dataclass
@@ -139,6 +155,7 @@ class Supervisor:
             raise SupervisorError(f"run directory path too long for a socket: {run_dir}")
         self.token = secrets.token_hex(16)
         self._device_maps: list[Any] = []
+        self._stash: list[list[bytes]] = []  # messages received while waiting for a hello
         self.table: PartitionTable
 
     # -- start-up -------------------------------------------------------------------------------
@@ -212,10 +229,15 @@ class Supervisor:
         self.procs[key] = VcpuProcess(key, b"", popen)
 
     def _accept_hello(self) -> None:
-        identity, frame = self.sock.recv_multipart()
+        identity, *frames = self.sock.recv_multipart()
+        if identity in self.by_identity:  # a running grant's message (during a respawn): keep it
+            self._stash.append([identity, *frames])
+            return
         try:
-            msg = decode(frame)
+            msg = decode(frames[0]) if len(frames) == 1 else None
         except ProtocolError:
+            msg = None
+        if msg is None:
             self.stats.rejected += 1
             return
         key = (msg.get("partition"), msg.get("vcpu"))
@@ -241,31 +263,6 @@ class Supervisor:
             return  # its partition is halted; a reset starts a new process first
         with contextlib.suppress(zmq.ZMQError):  # a peer that is gone is noticed when next waited for
             self.sock.send_multipart([self.procs[key].identity, encode(make(t, **fields))])
-
-    def recv_from(self, key: VcpuKey) -> dict[str, Any]:
-        """Next valid message from ``key``'s process (others are rejected and counted)."""
-        proc = self.procs[key]
-        want = proc.identity
-        deadline = time.monotonic() + REPLY_TIMEOUT_S
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                proc.popen.kill()  # hung (or stopped): ours, by pid
-                proc.popen.wait()
-                raise ProcessFault(key, f"partition process stopped answering for {REPLY_TIMEOUT_S:g} s")
-            if not self.sock.poll(int(min(left, 0.2) * 1000)):
-                rc = proc.popen.poll()
-                if rc is not None:
-                    raise ProcessFault(key, f"partition process exited with status {rc}")
-                continue
-            identity, *frames = self.sock.recv_multipart()
-            if identity != want or len(frames) != 1:
-                self.stats.rejected += 1
-                continue
-            try:
-                return decode(frames[0])
-            except ProtocolError:
-                self.stats.rejected += 1
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -297,8 +294,7 @@ class Supervisor:
             if status is not None and (t := time.monotonic()) >= next_status:
                 next_status = t + 0.5
                 status(min(self.now), t - wall0)
-            cpu = min(range(len(self.now)), key=lambda c: (self.now[c], c))
-            now = self.now[cpu]
+            now = min(self.now)
             if self.epoch_us + now >= self.until:
                 self.stats.exit_reason = "until"
                 break
@@ -309,11 +305,14 @@ class Supervisor:
                 self.stats.exit_reason = "all partitions halted"
                 break
             # Every CPU standing at this instant decides now, before any of them executes past
-            # it: a slot-start decision sees the state at the slot start (K-01).
+            # it: a slot-start decision sees the state at the slot start (K-01). Then all of
+            # them run their grants at the same time, each in its own process.
             for c in range(len(self.now)):
                 if self.now[c] == now and c not in self.decisions:
                     self.decisions[c] = self._decide(c)
-            self.step(cpu, multi)
+            grants = [g for c in range(len(self.now)) if self.now[c] == now and (g := self._begin(c, multi))]
+            if grants:
+                self._serve(grants)
             self.console.flush(min(self.now))
             if self.pace:
                 self._pace(wall0)
@@ -340,13 +339,14 @@ class Supervisor:
         self.table.apply_decision(d)
         return d
 
-    def step(self, cpu: int, multi: bool) -> None:
+    def _begin(self, cpu: int, multi: bool) -> Grant | None:
+        """Take the CPU's decision at its current instant; start a grant, or jump over idle time."""
         now = self.now[cpu]
         self.console.cpu = cpu
         d = self.decisions.pop(cpu, None) or self._decide(cpu)
         if d.owner is None:
             self.now[cpu] = d.until
-            return
+            return None
         key = d.owner
         end = min(d.until, self.until - self.epoch_us)
         if multi:
@@ -357,40 +357,90 @@ class Supervisor:
             ext |= 1 << EXT_CYCLIC_SLOT_START
             fields["slot"] = list(d.sched_info)
         self.seq += 1
-        seq = self.seq
         self.stats.grants += 1
-        self.send(key, "run", seq=seq, now=now, until=end, ext_irqs=ext, **fields)
-        try:
-            self._serve_grant(cpu, key, seq, now, self.generation)
-        except ProcessFault as fault:
-            self.process_fault(fault, cpu, now)
+        grant = Grant(cpu, key, self.seq, now, self.generation, last=time.monotonic())
+        self.send(key, "run", seq=grant.seq, now=now, until=end, ext_irqs=ext, **fields)
+        return grant
 
-    def _serve_grant(self, cpu: int, key: VcpuKey, seq: int, now: int, generation: int) -> None:
-        sched = self.sched.cpus[cpu]
-        while True:
-            msg = self.recv_from(key)
-            t = msg["t"]
-            if t == "console":
-                who = -1 if msg.get("hyp") else key[0]
-                self.console.write(who, msg["data"], msg["now"])
-            elif t == "hcall" and msg["seq"] == seq:
-                self.hypercall(key, msg)
-            elif t == "fault" and msg["seq"] == seq:
-                self.fault(key, msg)
-            elif t == "result" and msg["seq"] == seq:
-                if self.generation != generation:
-                    return  # the system was reset during this grant: the clocks restarted at 0
-                self.now[cpu] = max(now, msg["now"])
-                self.stats.instructions += msg["instructions"]
-                if msg["reason"] == "idle":
-                    sched.idle_self()
-                elif msg["reason"] == "halted":
-                    self.apply(self.table.halt(key[0]), None, msg["now"])
-                return
+    def _serve(self, grants: list[Grant]) -> None:
+        """Serve concurrent grants until each has ended, in a deterministic order.
+
+        Each partition process runs on its own; it stops at every hypercall, fault and at the end
+        of its grant and waits for us. Such a *head* message is processed only when every active
+        grant has one, smallest (virtual time, CPU id) first — so the order in which hypercalls
+        change global state depends on virtual times alone, never on which process was faster.
+        Console messages need no answer and are queued at once (the console sorts them).
+        """
+        active = {self.procs[g.key].identity: g for g in grants}
+        while active:
+            if all(g.head is not None for g in active.values()):
+                ident, g = min(active.items(), key=lambda item: (item[1].head["now"], item[1].cpu))  # type: ignore[index]
+                msg, g.head = g.head, None
+                assert msg is not None
+                self.console.cpu = g.cpu
+                if msg["t"] == "result":
+                    self._finish(g, msg)
+                    del active[ident]
+                elif msg["t"] == "hcall":
+                    self.hypercall(g.key, msg)
+                else:
+                    self.fault(g.key, msg)
+                if self.halted:
+                    return
+                continue
+            if self._stash:
+                identity, *frames = self._stash.pop(0)
+            elif not self.sock.poll(200):
+                self._check_grants(active)
+                continue
+            else:
+                identity, *frames = self.sock.recv_multipart()
+            g = active.get(identity)
+            if g is None or len(frames) != 1:
+                self.stats.rejected += 1
+                continue
+            try:
+                msg = decode(frames[0])
+            except ProtocolError:
+                self.stats.rejected += 1
+                continue
+            g.last = time.monotonic()
+            if msg["t"] == "console":
+                self.console.cpu = g.cpu
+                self.console.write(-1 if msg.get("hyp") else g.key[0], msg["data"], msg["now"])
+            elif msg["t"] in ("hcall", "fault", "result") and msg["seq"] == g.seq and g.head is None:
+                g.head = msg
             else:
                 self.stats.rejected += 1
-            if self.halted:
-                return
+
+    def _check_grants(self, active: dict[bytes, Grant]) -> None:
+        """Dead or hung partition processes among the active grants become partition faults."""
+        for ident, g in list(active.items()):
+            if g.head is not None:
+                continue
+            proc = self.procs[g.key]
+            rc = proc.popen.poll()
+            if rc is not None:
+                reason = f"partition process exited with status {rc}"
+            elif time.monotonic() - g.last > REPLY_TIMEOUT_S:
+                proc.popen.kill()  # hung (or stopped): ours, by pid
+                proc.popen.wait()
+                reason = f"partition process stopped answering for {REPLY_TIMEOUT_S:g} s"
+            else:
+                continue
+            del active[ident]
+            self.console.cpu = g.cpu
+            self.process_fault(ProcessFault(g.key, reason), g.cpu, g.start)
+
+    def _finish(self, g: Grant, msg: dict[str, Any]) -> None:
+        if self.generation != g.generation:
+            return  # the system was reset during this grant: the clocks restarted at 0
+        self.now[g.cpu] = max(g.start, msg["now"])
+        self.stats.instructions += msg["instructions"]
+        if msg["reason"] == "idle":
+            self.sched.cpus[g.cpu].idle_self()
+        elif msg["reason"] == "halted":
+            self.apply(self.table.halt(g.key[0]), None, msg["now"])
 
     # -- hypercalls and effects -------------------------------------------------------------------
 

@@ -112,7 +112,6 @@ Verification Passed
 [1] Halting
 [HYPERCALL] (0x1) Halted
 """),
-        xfail=XFAIL_FAST_FORWARD,
     ),
     Scenario(
         "example.002",
@@ -193,7 +192,6 @@ ip: 0x<pc> flags: 0x<fl>
 [0] Halting
 [HYPERCALL] (0x0) Halted
 """),
-        xfail=XFAIL_FAST_FORWARD,
     ),
     Scenario(
         "example.005",
@@ -306,7 +304,6 @@ System halted.
 
 [1] Verification Passed
 """),
-        xfail=XFAIL_FAST_FORWARD,
     ),
     Scenario(
         "example.009",
@@ -328,7 +325,6 @@ ip: 0x<pc> flags: 0x<fl>
 [2] READ SHM 1
 [2] Verification Passed
 """),
-        xfail=XFAIL_FAST_FORWARD,
     ),
 ]
 
