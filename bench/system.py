@@ -1,0 +1,207 @@
+"""System-level benchmarks: each figure is a ratio to a reference measured in the same run.
+
+* P3 — partition switch at a slot boundary (wall) vs one ZeroMQ msgpack round trip over ipc://.
+  Two partitions that give up every slot at once; the cost per switch is the difference of two
+  runs of different virtual lengths divided by the difference of their switch counts, so the
+  start-up cost cancels out.
+* P4 — the reference scenarios end to end (wall) vs the sum of their virtual durations.
+* P5 — queuing messages per second between two partitions vs raw ZeroMQ PUSH/PULL.
+* Start-up: ``prtosd start`` of a one-partition system to its exit (wall).
+
+Absolute times are printed as context only; these machines are noisy.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import msgpack
+import zmq
+
+ROOT = Path(__file__).resolve().parent.parent
+GUESTS = Path(__file__).resolve().parent / "guests"
+SCENARIOS = ["helloworld", "helloworld_smp", *(f"example.{i:03d}" for i in range(1, 10))]
+#: Scenario → --until (the upstream timeouts of scenarios.md §12).
+TIMEOUTS = {
+    "helloworld": "15s", "helloworld_smp": "30s", "example.001": "30s", "example.002": "8s",
+    "example.003": "30s", "example.004": "30s", "example.005": "8s", "example.006": "30s",
+    "example.007": "40s", "example.008": "60s", "example.009": "30s",
+}  # fmt: skip
+
+
+def _system(
+    partitions: list[tuple[str, str, str]], slots: list[tuple[int, int, int]], maf_us: int, channels: str = ""
+) -> str:
+    parts = "".join(
+        f'<Partition id="{i}" name="{name}" console="Uart" pd:sources="{GUESTS / src}">'
+        f'<PhysicalMemoryAreas><Area start="0x{0x6000000 + i * 0x100000:x}" size="1MB"/></PhysicalMemoryAreas>'
+        f"{ports}</Partition>"
+        for i, (name, src, ports) in enumerate(partitions)
+    )
+    slot_xml = "".join(
+        f'<Slot id="{j}" start="{s}us" duration="{d}us" partitionId="{p}"/>' for j, (s, d, p) in enumerate(slots)
+    )
+    return f"""<?xml version="1.0"?>
+<SystemDescription xmlns="http://www.prtos.org/prtos-1.x" xmlns:pd="urn:prtosd:1" version="1.0.0" name="bench">
+<HwDescription><MemoryLayout><Region type="ram" start="0x0" size="512MB"/></MemoryLayout>
+<ProcessorTable><Processor id="0"><CyclicPlanTable><Plan id="0" majorFrame="{maf_us}us">{slot_xml}</Plan>
+</CyclicPlanTable></Processor></ProcessorTable><Devices><Uart id="0" baudRate="115200" name="Uart"/></Devices>
+</HwDescription><PRTOSHypervisor console="Uart"><PhysicalMemoryArea size="4MB"/></PRTOSHypervisor>
+<PartitionTable>{parts}</PartitionTable>{channels}</SystemDescription>
+"""
+
+
+def run(config: Path, until: str, tmp: Path) -> tuple[float, float, str]:
+    """Run ``prtosd start``; returns (wall seconds, virtual seconds, stdout)."""
+    run_dir = Path(tempfile.mkdtemp(dir=tmp))
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "prtosd.cli", "start", str(config), "--until", until, "--run-dir", str(run_dir)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"prtosd failed on {config}:\n{proc.stderr}")
+    m = re.search(r"at (\d+\.\d+) s virtual", proc.stderr)
+    return wall, float(m.group(1)) if m else 0.0, proc.stdout
+
+
+def _echo(endpoint: str, ready: multiprocessing.synchronize.Event) -> None:
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.ROUTER)
+    sock.bind(endpoint)
+    ready.set()
+    while True:
+        ident, frame = sock.recv_multipart()
+        if frame == b"stop":
+            break
+        sock.send_multipart([ident, frame])
+    sock.close(0)
+    ctx.term()
+
+
+def zmq_round_trip(tmp: Path, n: int = 20000) -> float:
+    """Seconds per DEALER→ROUTER→DEALER round trip of a small msgpack message, across processes."""
+    endpoint = f"ipc://{tmp / 'echo.sock'}"
+    ready = multiprocessing.Event()
+    child = multiprocessing.Process(target=_echo, args=(endpoint, ready))
+    child.start()
+    ready.wait(10)
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    sock.connect(endpoint)
+    msg = msgpack.packb({"t": "run", "v": 1, "seq": 1, "now": 0, "until": 1000, "ext_irqs": 0})
+    for _ in range(200):
+        sock.send(msg)
+        msgpack.unpackb(sock.recv())
+    t0 = time.perf_counter()
+    for _ in range(n):
+        sock.send(msg)
+        msgpack.unpackb(sock.recv())
+    per = (time.perf_counter() - t0) / n
+    sock.send(b"stop")
+    sock.close(0)
+    ctx.term()
+    child.join(10)
+    return per
+
+
+def zmq_push_pull(tmp: Path, n: int = 200000) -> float:
+    """Messages per second through a raw PUSH/PULL pair over ipc:// (32-byte messages)."""
+    ctx = zmq.Context()
+    pull = ctx.socket(zmq.PULL)
+    endpoint = f"ipc://{tmp / 'pp.sock'}"
+    pull.bind(endpoint)
+    push = ctx.socket(zmq.PUSH)
+    push.connect(endpoint)
+    payload = b"x" * 32
+    t0 = time.perf_counter()
+    for _ in range(n):
+        push.send(payload)
+        pull.recv()
+    rate = n / (time.perf_counter() - t0)
+    push.close(0)
+    pull.close(0)
+    ctx.term()
+    return rate
+
+
+def p3_switch(tmp: Path) -> dict[str, float]:
+    config = tmp / "switch.xml"
+    config.write_text(_system([("A", "yield.c", ""), ("B", "yield.c", "")], [(0, 1, 0), (1, 1, 1)], 2))
+    run(config, "1ms", tmp)  # build (cached) and warm up
+    short, _, _ = run(config, "20ms", tmp)
+    long, _, _ = run(config, "120ms", tmp)
+    switches = (120_000 - 20_000) // 1  # one switch per µs-long slot
+    per_switch = (long - short) / switches
+    rt = zmq_round_trip(tmp)
+    return {"switch_us": per_switch * 1e6, "zmq_round_trip_us": rt * 1e6, "ratio": per_switch / rt}
+
+
+def p4_scenarios(tmp: Path) -> dict[str, float]:
+    wall = virtual = 0.0
+    for name in SCENARIOS:
+        config = ROOT / "configs" / name / "system.xml"
+        run(config, "1us", tmp)  # the build is not part of the figure
+        w, v, _ = run(config, TIMEOUTS[name], tmp)
+        print(f"    {name:15s} {w:8.2f} s wall  {v:8.3f} s virtual", flush=True)
+        wall += w
+        virtual += v
+    return {"wall_s": wall, "virtual_s": virtual, "ratio": wall / virtual if virtual else 0.0}
+
+
+def p5_queuing(tmp: Path) -> dict[str, float]:
+    ports = '<PortTable><Port name="q" direction="{d}" type="queuing"/></PortTable>'
+    channel = (
+        '<Channels><QueuingChannel maxMessageLength="32B" maxNoMessages="64">'
+        '<Source partitionId="0" portName="q"/><Destination partitionId="1" portName="q"/>'
+        "</QueuingChannel></Channels>"
+    )
+    config = tmp / "queue.xml"
+    config.write_text(
+        _system(
+            [("S", "qsend.c", ports.format(d="source")), ("R", "qrecv.c", ports.format(d="destination"))],
+            [(0, 500, 0), (500, 500, 1)],
+            1000,
+            channel,
+        )
+    )
+    run(config, "1ms", tmp)
+    short, _, out_s = run(config, "20ms", tmp)
+    long, _, out_l = run(config, "220ms", tmp)
+    count = lambda out: int(re.findall(r"received (\d+)", out)[-1])  # noqa: E731
+    msgs = count(out_l) - count(out_s)
+    rate = msgs / (long - short)
+    raw = zmq_push_pull(tmp)
+    return {"msgs_per_s": rate, "zmq_push_pull_per_s": raw, "ratio": rate / raw}
+
+
+def startup(tmp: Path) -> dict[str, float]:
+    config = tmp / "one.xml"
+    config.write_text(_system([("A", "yield.c", "")], [(0, 1000, 0)], 1000))
+    run(config, "1us", tmp)
+    walls = sorted(run(config, "1us", tmp)[0] for _ in range(3))
+    return {"start_to_exit_s": walls[1]}
+
+
+def main(select: set[str] | None = None) -> dict[str, dict[str, float]]:
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="prtosd-bench-") as d:
+        tmp = Path(d)
+        for key, fn in (("P3", p3_switch), ("P5", p5_queuing), ("startup", startup), ("P4", p4_scenarios)):
+            if select and key not in select:
+                continue
+            print(f"{key} ...", flush=True)
+            results[key] = fn(tmp)
+            print(f"  {key}: " + ", ".join(f"{k}={v:.4g}" for k, v in results[key].items()), flush=True)
+    return results
+
+
+if __name__ == "__main__":
+    main(set(sys.argv[1:]) or None)
