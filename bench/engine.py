@@ -119,8 +119,9 @@ def best(prepare: Callable[[], Callable[[], int]], repeat: int = 3) -> float:
 
 def block_hook_library(tmp: Path) -> ctypes.CDLL:
     out = tmp / "libbenchblock.so"
-    res = run_zig(["cc", "-shared", "-fPIC", "-O2", "-nostdlib", "-o", str(out),
-                   str(Path(__file__).with_name("blockcount.c"))])
+    res = run_zig(
+        ["cc", "-shared", "-fPIC", "-O2", "-nostdlib", "-o", str(out), str(Path(__file__).with_name("blockcount.c"))]
+    )
     if res.returncode != 0:
         raise OSError(res.stderr)
     return ctypes.CDLL(str(out))
@@ -140,6 +141,7 @@ def compute(tmp: Path) -> None:
         def go() -> int:
             uc.emu_start(image.entry, done)
             return INSTRUCTIONS
+
         return go
 
     def run_count() -> Callable[[], int]:
@@ -148,6 +150,7 @@ def compute(tmp: Path) -> None:
         def go() -> int:
             uc.emu_start(image.entry, done, count=INSTRUCTIONS + 10)
             return INSTRUCTIONS
+
         return go
 
     lib = block_hook_library(tmp)
@@ -156,10 +159,15 @@ def compute(tmp: Path) -> None:
     def run_block() -> Callable[[], int]:
         uc = raw(image)
         h = uc_hook_h()
-        status = uclib.uc_hook_add(uc._uch, ctypes.byref(h), UC_HOOK_BLOCK,
-                                   ctypes.c_void_p(ctypes.cast(lib.bench_block_hook, ctypes.c_void_p).value),
-                                   ctypes.c_void_p(ctypes.addressof(blocks)), ctypes.c_uint64(1),
-                                   ctypes.c_uint64(0))
+        status = uclib.uc_hook_add(
+            uc._uch,
+            ctypes.byref(h),
+            UC_HOOK_BLOCK,
+            ctypes.c_void_p(ctypes.cast(lib.bench_block_hook, ctypes.c_void_p).value),
+            ctypes.c_void_p(ctypes.addressof(blocks)),
+            ctypes.c_uint64(1),
+            ctypes.c_uint64(0),
+        )
         assert status == 0
 
         def go() -> int:
@@ -167,6 +175,7 @@ def compute(tmp: Path) -> None:
             uc.emu_start(image.entry, done)
             assert blocks.value >= ITERATIONS, blocks.value  # the hook really ran once per block
             return INSTRUCTIONS
+
         return go
 
     def run_engine() -> Callable[[], int]:
@@ -176,10 +185,15 @@ def compute(tmp: Path) -> None:
             r = cpu.run(10 * INSTRUCTIONS, 0)
             assert r.kind == RunKind.EXCEPTION and r.instructions == INSTRUCTIONS, r
             return r.instructions
+
         return go
 
-    rates = {"raw (no hook, until=)": best(run_raw), "emu_start(count=N)": best(run_count),
-             "native block hook": best(run_block), "engine VCpu.run": best(run_engine)}
+    rates = {
+        "raw (no hook, until=)": best(run_raw),
+        "emu_start(count=N)": best(run_count),
+        "native block hook": best(run_block),
+        "engine VCpu.run": best(run_engine),
+    }
     base = rates["raw (no hook, until=)"]
     print(f"compute guest, {INSTRUCTIONS} instructions each, best of 3 (translation included):")
     for name, rate in rates.items():
@@ -203,8 +217,10 @@ def hypercalls(tmp: Path) -> None:
     t0 = time.perf_counter()
     uc.emu_start(0x100000, 0xFFFFFFFF, count=2 * calls)
     t_int = (time.perf_counter() - t0) / count[0]
-    print(f"hypercall: get_time {t_hc * 1e6:.2f} µs/call, bare int hook round trip {t_int * 1e6:.2f} µs, "
-          f"ratio = {t_hc / t_int:.1f}")
+    print(
+        f"hypercall: get_time {t_hc * 1e6:.2f} µs/call, bare int hook round trip {t_int * 1e6:.2f} µs, "
+        f"ratio = {t_hc / t_int:.1f}"
+    )
 
 
 def spin(tmp: Path) -> None:
@@ -214,8 +230,10 @@ def spin(tmp: Path) -> None:
     for _ in range(200):  # 100 virtual seconds in 500 ms slots at 1 GHz
         hw += cpu.run(500_000_000, hw).cycles
     wall = time.perf_counter() - t0
-    print(f"spin with a 1 s timer: {hw / 1e9 / wall:.0f} virtual s per wall s "
-          f"({cpu.spin_skipped / cpu.instructions:.6f} of the instructions fast-forwarded)")
+    print(
+        f"spin with a 1 s timer: {hw / 1e9 / wall:.0f} virtual s per wall s "
+        f"({cpu.spin_skipped / cpu.instructions:.6f} of the instructions fast-forwarded)"
+    )
 
 
 def main() -> None:

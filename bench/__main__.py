@@ -1,0 +1,44 @@
+"""``python -m bench [P1 P2 P3 P4 P5 startup ...]``: the performance suite, ratios measured side by side.
+
+Engine figures (P1 compute throughput vs raw Unicorn, P2 local hypercall vs a bare ``int`` hook,
+spin fast-forward) come from bench/engine.py; system figures (P3 partition switch vs a ZeroMQ
+round trip, P4 the scenarios end to end, P5 queuing throughput vs raw PUSH/PULL, start-up) from
+bench/system.py. Results are printed and written as JSON to ``bench-results.json`` (or the path
+in ``PRTOSD_BENCH_JSON``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bench import system
+
+HERE = Path(__file__).resolve().parent
+
+
+def main(argv: list[str]) -> int:
+    select = set(argv)
+    results: dict[str, object] = {}
+    if not select or select & {"P1", "P2", "engine"}:
+        print("engine (P1, P2, spin) ...", flush=True)
+        proc = subprocess.run([sys.executable, str(HERE / "engine.py")], capture_output=True, text=True, check=False)
+        print(proc.stdout, end="")
+        if proc.returncode != 0:
+            print(proc.stderr, file=sys.stderr)
+            return proc.returncode
+        results["engine"] = proc.stdout.splitlines()
+    results.update(
+        system.main(select - {"P1", "P2", "engine"} or None) if not select or select - {"P1", "P2", "engine"} else {}
+    )
+    out = Path(os.environ.get("PRTOSD_BENCH_JSON", "bench-results.json"))
+    out.write_text(json.dumps(results, indent=2))
+    print(f"results written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
