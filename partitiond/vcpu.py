@@ -54,8 +54,11 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
+import os
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Protocol
@@ -240,6 +243,17 @@ def _descriptor(base: int, limit: int, access: int) -> bytes:
                        0xC0 | ((limit >> 16) & 0xF), (base >> 24) & 0xFF)
 
 
+@contextmanager
+def _pct_setup_lock(memory: AddressSpace) -> Iterator[None]:
+    """An exclusive lock per partition (a lock file next to its PCT file) for CPU set-up."""
+    fd = os.open(memory.run_dir / f"pct-{memory.partition.id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 class VCpu:
     """One partition vCPU: Unicorn CPU, PCT block, timers, virtual interrupts, local hypercalls."""
 
@@ -269,7 +283,10 @@ class VCpu:
         self._io_fault: int | None = None  # EAX before an ungranted in/out (to undo the access)
         self.uc.hook_add(UC_HOOK_INSN, self._on_in, None, 1, 0, X.UC_X86_INS_IN)
         self.uc.hook_add(UC_HOOK_INSN, self._on_out, None, 1, 0, X.UC_X86_INS_OUT)
-        self._clean = self._enter_ring1()
+        # The entry stub and a temporary ring-0 descriptor live for a moment in the PCT page that
+        # all vCPU processes of this partition share: set up one vCPU at a time.
+        with _pct_setup_lock(memory):
+            self._clean = self._enter_ring1()
         # Run-independent state.
         self.exec_cycles = 0  # EXEC clock of this vCPU, in cycles (kept across resets, D-18)
         self.instructions = 0  # guest instructions retired since creation

@@ -174,8 +174,20 @@ def _status_line(virtual_us: int, wall_s: float) -> None:
     show_default=True,
     help="fast: as fast as possible; realtime: virtual time follows the wall clock.",
 )
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Keep running when nothing can run (or at --until): stand still, answering prtosctl, until halted "
+    "by prtosctl or SIGTERM.",
+)
 def start(
-    config: str, images: tuple[str, ...], until: int | None, run_dir: str | None, timestamps: bool, pace: str
+    config: str,
+    images: tuple[str, ...],
+    until: int | None,
+    run_dir: str | None,
+    timestamps: bool,
+    pace: str,
+    serve: bool,
 ) -> None:
     """Run the system described by CONFIG.
 
@@ -230,6 +242,7 @@ def start(
             until_us=until,
             timestamps=timestamps,
             pace=pace == "realtime",
+            serve=serve,
         )
         sup.start()
         stats = sup.run(_status_line if sys.stderr.isatty() else None)

@@ -45,6 +45,7 @@ from partitiond.memory import AddressSpace, backing_file, open_shared, physical_
 from prtosd.commports import CommPorts
 from prtosd.config.model import System
 from prtosd.console import Consoles
+from prtosd.control.server import ControlServer
 from prtosd.hypercalls import HYPERCALLS
 from prtosd.images import PartitionImage
 from prtosd.partition import Action, ImageStatus, Outcome, PartitionTable, ResetEffect, ResetMode
@@ -123,6 +124,7 @@ class Supervisor:
         until_us: int | None = None,
         timestamps: bool = False,
         pace: bool = False,
+        serve: bool = False,
     ):
         self.system = system
         self.config_path = config_path.resolve()
@@ -130,6 +132,8 @@ class Supervisor:
         self.run_dir = run_dir
         self.until = until_us if until_us is not None else NEVER
         self.pace = pace  # tie virtual time to the wall clock (never changes what the guests see)
+        self.serve = serve  # --serve: stand still and answer prtosctl instead of ending the run
+        self.control: ControlServer | None = None  # ctl.sock, bound at the end of start()
         self.console = Consoles(system, run_dir, stdout, timestamps=timestamps)
         self.sched = SystemScheduler.from_system(system)
         self.now = [0] * len(system.processors)
@@ -193,6 +197,7 @@ class Supervisor:
                 raise SupervisorError("partition processes did not start in time")
             if self.sock.poll(int(min(left, 0.5) * 1000)):
                 self._accept_hello()
+        self.control = ControlServer(self)
 
     def device_buffer(self, name: str | None) -> memoryview | None:
         """The bytes of a MemoryBlock device (shared with partitions that map it), else None."""
@@ -294,15 +299,25 @@ class Supervisor:
             if status is not None and (t := time.monotonic()) >= next_status:
                 next_status = t + 0.5
                 status(min(self.now), t - wall0)
+            if self.control is not None:
+                self.control.poll()  # commands act here, between grants
+                if self.halted:
+                    break
             now = min(self.now)
             if self.epoch_us + now >= self.until:
                 self.stats.exit_reason = "until"
+                if self._serve_wait():
+                    continue
                 break
             if now >= NEVER:
                 self.stats.exit_reason = "idle"
+                if self._serve_wait():
+                    continue
                 break
             if not any(self.table.is_ready(k) for k in self.procs) and not self._any_suspended():
                 self.stats.exit_reason = "all partitions halted"
+                if self._serve_wait():
+                    continue
                 break
             # Every CPU standing at this instant decides now, before any of them executes past
             # it: a slot-start decision sees the state at the slot start (K-01). Then all of
@@ -321,6 +336,31 @@ class Supervisor:
         self.console.flush()
         self.stats.wall_s = time.monotonic() - wall0
         return self.stats
+
+    # -- control endpoint (prtosctl) ---------------------------------------------------------------
+
+    def _serve_wait(self) -> bool:
+        """The run cannot advance (pause point, idle, all halted): answer ``run_until`` waiters.
+
+        With ``--serve``, stand still for up to 0.2 s of wall time answering control requests and
+        go on with the loop (True); virtual time does not move meanwhile. Otherwise the run ends.
+        """
+        if self.control is None:
+            return False
+        if self.stats.exit_reason != "until":
+            self.console.flush()  # nothing can be written before the next command
+        self.control.stopped(self.stats.exit_reason)
+        if not self.serve:
+            return False
+        self.control.poll(200)
+        return True
+
+    def _idle_end(self, until: int) -> int:
+        """Where an idle CPU jumps to: its next scheduling point, but with ``--serve`` never past the
+        pause point, so that ``run_until`` stops exactly there (re-deciding mid-gap changes nothing)."""
+        if self.serve and self.until < NEVER:
+            return min(until, self.until - self.epoch_us)
+        return until
 
     def _pace(self, wall0: float) -> None:
         """Wait until the wall clock has caught up with the slowest CPU's virtual time."""
@@ -345,7 +385,7 @@ class Supervisor:
         self.console.cpu = cpu
         d = self.decisions.pop(cpu, None) or self._decide(cpu)
         if d.owner is None:
-            self.now[cpu] = d.until
+            self.now[cpu] = self._idle_end(d.until)
             return None
         key = d.owner
         end = min(d.until, self.until - self.epoch_us)
@@ -603,6 +643,9 @@ class Supervisor:
                 proc.popen.kill()
                 proc.popen.wait()
         self.sock.close(0)
+        if self.control is not None:
+            self.control.close()
+            self.control = None
         self.ctx.term()
         for mem in self.memory.values():
             mem.close()
