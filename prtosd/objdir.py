@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hm.log import SEEK_CUR, SEEK_END, SEEK_SET
+from hm.log import SEEK_CUR, SEEK_END, SEEK_SET, LogStream
 from hm.record import RECORD_SIZE
 from prtosd.commports import (
     mem_ctrl_op,
@@ -64,6 +64,24 @@ def _hm_checks(sup: Supervisor, key: VcpuKey, desc: Descriptor) -> PrtosError | 
     return None
 
 
+def _stream_ctrl(sup: Supervisor, key: VcpuKey, stream: LogStream, cmd: int, arg: int) -> Outcome:
+    """The ctrl commands HM and trace streams share: GET_STATUS (0), LOCK (1), UNLOCK (2), RESET (3)."""
+    if cmd == 0:
+        mem = sup.memory[key[0]]
+        if not mem.check(arg, 12, write=True):
+            return _err(PrtosError.INVALID_PARAM)
+        mem.write(arg, struct.pack("<iii", *stream.status()))
+    elif cmd == 1:
+        stream.lock()
+    elif cmd == 2:
+        stream.unlock()
+    elif cmd == 3:
+        stream.reset()
+    else:
+        return _err(PrtosError.INVALID_PARAM)
+    return Outcome(PrtosError.OK)
+
+
 def hm_read(sup: Supervisor, key: VcpuKey, desc: Descriptor, a: list[int], now: int) -> Outcome:
     if (err := _hm_checks(sup, key, desc)) is not None:
         return _err(err)
@@ -88,22 +106,7 @@ def hm_seek(sup: Supervisor, key: VcpuKey, desc: Descriptor, a: list[int], now: 
 def hm_ctrl(sup: Supervisor, key: VcpuKey, desc: Descriptor, a: list[int], now: int) -> Outcome:
     if (err := _hm_checks(sup, key, desc)) is not None:
         return _err(err)
-    cmd, arg = a[1], a[2]
-    stream = sup.hm.stream
-    if cmd == 0:  # PRTOS_HM_GET_STATUS
-        mem = sup.memory[key[0]]
-        if not mem.check(arg, 12, write=True):
-            return _err(PrtosError.INVALID_PARAM)
-        mem.write(arg, struct.pack("<iii", *stream.status()))
-    elif cmd == 1:
-        stream.lock()
-    elif cmd == 2:
-        stream.unlock()
-    elif cmd == 3:
-        stream.reset()
-    else:
-        return _err(PrtosError.INVALID_PARAM)
-    return Outcome(PrtosError.OK)
+    return _stream_ctrl(sup, key, sup.hm.stream, a[1], a[2])
 
 
 # -- TRACE (class 2, §8.4; semantics.md §10) -----------------------------------------------------
@@ -174,22 +177,7 @@ def trace_seek(sup: Supervisor, key: VcpuKey, desc: Descriptor, a: list[int], no
 def trace_ctrl(sup: Supervisor, key: VcpuKey, desc: Descriptor, a: list[int], now: int) -> Outcome:
     if (err := _trace_target(sup, key, desc)) is not None:
         return _err(err)
-    cmd, arg = a[1], a[2]
-    stream = sup.trace.stream(desc.partition)
-    if cmd == 0:  # PRTOS_TRACE_GET_STATUS
-        mem = sup.memory[key[0]]
-        if not mem.check(arg, 12, write=True):
-            return _err(PrtosError.INVALID_PARAM)
-        mem.write(arg, struct.pack("<iii", *stream.status()))
-    elif cmd == 1:
-        stream.lock()
-    elif cmd == 2:
-        stream.unlock()
-    elif cmd == 3:
-        stream.reset()
-    else:
-        return _err(PrtosError.INVALID_PARAM)
-    return Outcome(PrtosError.OK)
+    return _stream_ctrl(sup, key, sup.trace.stream(desc.partition), a[1], a[2])
 
 
 # -- STATUS (class 7, §8.8) -----------------------------------------------------------------------
