@@ -82,10 +82,13 @@ def raise_cpu_exception(sup: Supervisor, key: VcpuKey, msg: dict[str, Any]) -> F
     """§9.5: a CPU exception (or panic) of a partition vCPU, from raising to the action."""
     pid, vcpu = key
     event, trap, now = msg["event"], msg["trap"], msg["now"]
+    if trap >= 0:
+        sup.obs.trap(key, now, trap, msg["pc"])  # §9.5 step 1: audit TRAP_RAISED
     entry = sup.system.partitions[pid].hm_table()[event]
     if entry.action is HmAction.PROPAGATE and not entry.log and trap >= 0:
         return FaultReply(True, [trap, msg["error_code"]])  # fast path: no record, no console
     record = hm_record(event, pid, vcpu, now, pc=msg["pc"], psr=msg["eflags"])
+    sup.obs.hm_raised(key, record, entry.action, entry.log, now)  # audit EVENT_RAISED, PART_ACTION; timeline
     sup.table.system.num_of_hm_events += 1
     for line in HealthMonitor.console_lines(record, entry.action, entry.log):
         sup.console.hypervisor(line, now)
@@ -99,6 +102,7 @@ def raise_partition_error(sup: Supervisor, key: VcpuKey, now: int, payload: tupl
     pid, vcpu = key
     entry = sup.system.partitions[pid].hm_table()[HmEvent.PARTITION_ERROR]
     record = hm_record(HmEvent.PARTITION_ERROR, pid, vcpu, now, payload=payload)
+    sup.obs.hm_raised(key, record, entry.action, entry.log, now)  # audit EVENT_RAISED, PART_ACTION; timeline
     sup.table.system.num_of_hm_events += 1
     for line in HealthMonitor.console_lines(record, entry.action, entry.log):
         sup.console.hypervisor(line, now)
@@ -112,6 +116,7 @@ def raise_fatal_error(sup: Supervisor, key: VcpuKey, now: int) -> FaultReply:
     pid, vcpu = key
     entry = sup.system.partitions[pid].hm_table()[0]
     record = hm_record(0, pid, vcpu, now)
+    sup.obs.hm_raised(key, record, entry.action, entry.log, now)  # audit EVENT_RAISED, PART_ACTION; timeline
     sup.table.system.num_of_hm_events += 1
     for line in HealthMonitor.console_lines(record, entry.action, entry.log):
         sup.console.hypervisor(line, now)

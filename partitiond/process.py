@@ -37,6 +37,11 @@ OBJ_CLASS_CONSOLE = 1
 MAX_CONSOLE_WRITE = 4096
 PERM_ERROR, INVALID_PARAM = -4, -3
 POLL_MS = 1000
+#: Virtual cost of delivering a CPU exception to the health monitor (like a hypercall's). It
+#: guarantees progress: an action that re-executes the faulting instruction (IGNORE, SHUTDOWN,
+#: SWITCH_TO_MAINTENANCE) makes the same fault again, but never at the same virtual instant, so
+#: the slot still ends on time.
+FAULT_COST_CYCLES = 1000
 
 
 class _HypervisorConsole:
@@ -151,6 +156,8 @@ class PartitionProcess:
                 self.send("hcall", seq=seq, now=self.now, nr=h.nr, args=list(h.args))
             else:  # EXCEPTION
                 assert r.trap is not None
+                hw = min(hw + FAULT_COST_CYCLES, end)
+                self.now = min(v.to_us(hw), until)
                 tr = r.trap
                 fields: dict[str, Any] = {"cr2": tr.cr2} if tr.cr2 is not None else {}
                 self.send(

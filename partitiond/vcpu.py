@@ -19,6 +19,23 @@ in the emulated CPU. All interrupts and exceptions stop the run through native h
 CPU is put back into a clean saved context (registers carried over), because Unicorn never
 completes the exception delivery and the next fault would otherwise escalate to a double fault.
 
+Counting: by default (``block_counting``) a native block hook adds each translated block's
+instruction count, from a table keyed by (start, byte size) that the engine fills from Unicorn's
+own translation (``ctl_request_cache``; blocks with in/out are decoded, see below), and stops
+before a block that is not in the table yet or that would overrun the chunk. The last, partial
+block of a chunk runs under the per-instruction counter added for that block's range only (its
+translated code is dropped before and after). A stop inside a block (a fault, a trap, a
+hypercall, an ungranted in/out) is turned into per-instruction terms from EIP and the block's
+instruction boundaries, found by Unicorn's decoder on a private CPU in the guest's context
+(:class:`_Decoder`): the count, the faulting pc and size are exactly those of the
+per-instruction counter, which stays available (``block_counting=False``, and always with the
+Python fallback hooks) as the reference method. Unicorn honours a stop requested from the Python
+port hooks only after a code hook or at a block start, so the instruction after each in/out gets
+an empty native code hook. The table is emptied when guest code is rewritten through the engine
+(``write_guest``, ``flush_code_cache``, reset). Not covered: a guest rewriting its own code so that
+a block keeps its start and byte size but changes its instruction count; use the per-instruction
+counter for such guests.
+
 Spin fast-forward: guests busy-wait (``while (ticks < 5) ;``, ``for (;;) ;``) for whole slots, which
 at 1 GHz is billions of instructions. Inside one ``_execute`` chunk nothing outside the vCPU can act
 on it: chunks end at every injection point, at the budget and at the cycle a timer fires. Every
@@ -38,7 +55,9 @@ L`` identical iterations followed by ``left % L`` instructions of one more: the 
 the chunk ends at the same instruction, in the same state, as without fast-forward (timers fire and
 interrupts are injected at exactly the same instruction boundary). A failed probe doubles the
 window (up to :data:`SPIN_WINDOW_MAX`), a successful one resets it to :data:`SPIN_WINDOW_MIN`, so a
-guest that never spins pays one short probe per ~16 M instructions.
+guest that never spins pays one short probe per ~16 M instructions. With block counting, the
+probe's iteration runs under the per-instruction counter on the pages around e (the addresses of
+its instructions are needed); an iteration that leaves those pages is not taken for a spin.
 
 Memory another process writes while this one runs: the supervisor changes guest memory only while
 the vCPU is stopped (grant boundaries, forwarded hypercalls), so within a chunk the only concurrent
@@ -63,8 +82,9 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Protocol
 
-from unicorn import UC_ARCH_X86, UC_ERR_INSN_INVALID, UC_HOOK_INSN, UC_MODE_32, Uc, UcError
+from unicorn import UC_ARCH_X86, UC_ERR_INSN_INVALID, UC_HOOK_CODE, UC_HOOK_INSN, UC_MODE_32, Uc, UcError
 from unicorn import x86_const as X
+from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CACHE
 from unicorn.unicorn_py3.unicorn import uclib
 
 from partitiond import native
@@ -116,6 +136,10 @@ _FETCH_TYPES = (21, 24)  # UC_MEM_FETCH_UNMAPPED, UC_MEM_FETCH_PROT
 _PROT_TYPES = (22, 23, 24)  # UC_MEM_WRITE_PROT, UC_MEM_READ_PROT, UC_MEM_FETCH_PROT
 _WRITE_TYPES = (20, 22)  # UC_MEM_WRITE_UNMAPPED, UC_MEM_WRITE_PROT
 _PREFIXES = frozenset({0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF0, 0xF2, 0xF3})
+#: Opcodes of in/out (immediate and DX forms) and of ins/outs.
+_PORT_IO = frozenset({0xE4, 0xE5, 0xE6, 0xE7, 0xEC, 0xED, 0xEE, 0xEF, 0x6C, 0x6D, 0x6E, 0x6F})
+#: uc_ctl code of UC_CTL_TB_REMOVE_CACHE with two arguments (the binding's ctl wrapper costs µs per call).
+_CTL_REMOVE_CACHE = UC_CTL_TB_REMOVE_CACHE | (2 << 26) | (UC_CTL_IO_WRITE << 30)
 _SEG_IDS = (X.UC_X86_REG_DS, X.UC_X86_REG_ES, X.UC_X86_REG_FS, X.UC_X86_REG_GS, X.UC_X86_REG_SS)
 
 
@@ -254,12 +278,68 @@ def _pct_setup_lock(memory: AddressSpace) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
+class _Decoder:
+    """Instruction boundaries of a translated block, found by Unicorn's own decoder.
+
+    A private CPU in the guest's clean context (ring 1, the same CR0/CR4, so instructions that
+    fault at translation report the same size) gets a copy of the block's bytes; a code hook
+    records each instruction and moves EIP past it before it executes, so nothing of the block
+    runs and every instruction is seen exactly as the guest's per-instruction counter sees it.
+    """
+
+    BASE = 0x10000
+    SPAN = 0x4000
+    _shared: dict[bool, _Decoder] = {}  # noqa: RUF012 - one per FPU setting and process
+
+    @classmethod
+    def shared(cls, context: object, fp: bool) -> _Decoder:
+        """The process's decoder for guests with this FPU setting (a new CPU costs milliseconds).
+
+        Clean contexts differ only in the GDT base (not used to decode) and in CR0/CR4, which
+        depend on the FPU flag alone.
+        """
+        decoder = cls._shared.get(fp)
+        if decoder is None:
+            decoder = cls._shared[fp] = cls(context)
+        return decoder
+
+    def __init__(self, context: object) -> None:
+        self.uc = Uc(UC_ARCH_X86, UC_MODE_32)
+        self.uc.context_restore(context)  # type: ignore[arg-type]
+        self.uc.mem_map(self.BASE, self.SPAN)
+        self.found: list[tuple[int, int]] = []
+        self.end = 0
+        self.uc.hook_add(UC_HOOK_CODE, self._on_code)
+
+    def _on_code(self, uc: Uc, address: int, size: int, _data: object) -> None:
+        try:
+            self.found.append((address, size))
+            if address + size >= self.end or len(self.found) > 4096:
+                uc.emu_stop()
+            else:
+                uc.reg_write(X.UC_X86_REG_EIP, address + size)
+        except Exception:  # never let an exception cross Unicorn
+            uc.emu_stop()
+
+    def decode(self, pc: int, code: bytes) -> tuple[tuple[int, int], ...]:
+        """(address, size) of the instructions of ``code`` located at ``pc`` (same page offset)."""
+        if not code or (pc & 0xFFF) + len(code) + 16 > self.SPAN:
+            return ()
+        base = self.BASE + (pc & 0xFFF)
+        self.uc.ctl_flush_tb()
+        self.uc.mem_write(base, code + bytes(16))
+        self.found, self.end = [], base + len(code)
+        with contextlib.suppress(UcError):
+            self.uc.emu_start(base, _UNTIL)
+        return tuple((pc + a - base, s) for a, s in self.found)
+
+
 class VCpu:
     """One partition vCPU: Unicorn CPU, PCT block, timers, virtual interrupts, local hypercalls."""
 
     def __init__(self, system: System, partition_id: int, vcpu_id: int, memory: AddressSpace,
                  console: ConsoleStream | None = None, *, native_hooks: bool = True,
-                 spin_fast_forward: bool = True) -> None:
+                 spin_fast_forward: bool = True, block_counting: bool = True) -> None:
         self.system = system
         self.partition = system.partitions[partition_id]
         self.partition_id = partition_id
@@ -272,8 +352,14 @@ class VCpu:
         self.pct = self.pcts.pct(vcpu_id)
         self.uc = Uc(UC_ARCH_X86, UC_MODE_32)
         memory.map_into(self.uc)
-        self.hooks = native.install(self.uc, force_python=not native_hooks)
+        self.hooks = native.install(self.uc, force_python=not native_hooks, block=block_counting)
         self._hs = self.hooks.state
+        self.block_counting = self.hooks.block  # False: the per-instruction counter (the reference method)
+        self._decoder: _Decoder | None = None
+        self._decoded: dict[tuple[int, int], tuple[tuple[int, int], ...]] = {}  # (pc, size) → instructions
+        self._code_pages: dict[int, set[tuple[int, int]]] = {}  # page → blocks of the table on it
+        self._io_stops: set[int] = set()  # addresses with a stop point after an in/out, see _learn
+        self._io_pc = 0  # address of an ungranted in/out
         self._regs = _Regs(self.uc)
         self._segs = _Regs(self.uc, _SEG_IDS)
         self.spin_fast_forward = spin_fast_forward
@@ -335,7 +421,9 @@ class VCpu:
         for seg in (X.UC_X86_REG_DS, X.UC_X86_REG_ES):
             uc.reg_write(seg, GUEST_DS_SEL)
         self._hs.arm(1)
+        self._hs.learn(stub, 1, 1)  # the block counter needs the iret's block before any decoding
         uc.emu_start(stub, _UNTIL)
+        self._hs.forget()
         if uc.reg_read(X.UC_X86_REG_CS) != GUEST_CS_SEL or uc.reg_read(X.UC_X86_REG_SS) != GUEST_DS_SEL:
             raise EngineError("could not enter ring 1")
         self.memory.write(gdt + (_RING0_DS >> 3) * 8, bytes(8))
@@ -384,11 +472,16 @@ class VCpu:
         self._awaiting = None
         self._last_fault = None
         self.halted = False
-        self.uc.ctl_flush_tb()  # the image may have been reloaded host-side
+        self._flush()  # the image may have been reloaded host-side
 
     def flush_code_cache(self) -> None:
         """Drop translated code (after guest code was rewritten host-side)."""
+        self._flush()
+
+    def _flush(self) -> None:
+        """Drop translated code and every block count learnt from it."""
         self.uc.ctl_flush_tb()
+        self._forget()
 
     def complete_hypercall(self, result: int | None) -> None:
         """Finish a forwarded hypercall: ``result`` goes to EAX (None: leave EAX, e.g. a void call)."""
@@ -446,8 +539,24 @@ class VCpu:
         return self.memory.read(addr, length)
 
     def write_guest(self, addr: int, data: bytes) -> None:
-        """Write guest bytes through Unicorn (keeps its code cache coherent)."""
+        """Write guest bytes through Unicorn (after rewriting code, call :meth:`flush_code_cache`).
+
+        A write over a block the block counter has counted also drops that translated code and
+        every count, so that no count outlives the code it was learnt from.
+        """
         self.uc.mem_write(addr, data)
+        end = addr + len(data)
+        for page in range(addr >> 12, ((end - 1) >> 12) + 1):
+            if any(pc < end and addr < pc + size for pc, size in self._code_pages.get(page, ())):
+                self._remove_cache(addr, end)
+                self._forget()
+                return
+
+    def _forget(self) -> None:
+        """Drop every learnt block count (translated code is dropped by the caller)."""
+        self._hs.forget()
+        self._decoded.clear()
+        self._code_pages.clear()
 
     # -- time -----------------------------------------------------------------------------------
 
@@ -541,12 +650,22 @@ class VCpu:
         pc = self._eip
         before = self._spin_state()
         hs.probe_pc, hs.probe = pc, 1
+        counter = 0
+        lo, hi = max((pc & ~0xFFF) - 0x1000, 0), (pc & ~0xFFF) + 0x2000
+        if self.block_counting:  # the probe needs every instruction address: count per instruction
+            hs.exact, hs.exact_lo, hs.exact_hi = 1, lo, hi  # a loop leaving these pages is no spin
+            counter = self.hooks.count_range(lo, hi - 1)
+            self._drop_code(lo, hi)  # translated code there has no per-instruction call yet
         handle = self.hooks.watch_writes()
         try:
             outcome = self._emulate(min(left, SPIN_MAX_PERIOD))
         finally:
             self.hooks.unwatch(handle)
             hs.probe = 0
+            if counter:
+                self.hooks.drop(counter)
+                hs.exact = 0
+                self._drop_code(lo, hi)  # back to code without per-instruction calls
         if outcome is not None or not hs.stopped:
             return outcome, -1
         period = hs.count
@@ -560,6 +679,18 @@ class VCpu:
             return None, left - skip
         self._spin_window = min(2 * self._spin_window, SPIN_WINDOW_MAX)
         return None, left
+
+    def _remove_cache(self, lo: int, hi: int) -> None:
+        """Drop the translated code of [lo, hi) (``ctl_remove_cache`` without the binding's overhead)."""
+        status = uclib.uc_ctl(self.uc._uch, _CTL_REMOVE_CACHE, ctypes.c_uint64(lo), ctypes.c_uint64(hi))
+        if status != 0:
+            raise UcError(status)
+
+    def _drop_code(self, lo: int, hi: int) -> None:
+        """Drop the translated code of the mapped pages in [lo, hi) (Unicorn stops at an unmapped page)."""
+        for page in range(lo, hi, 0x1000):
+            if self.memory.find(page) is not None:
+                self._remove_cache(page, page + 0x1000)
 
     def _spin_state(self) -> tuple[object, ...]:
         """Everything a ring-1 guest can change without a hypercall or a fault, except memory."""
@@ -582,16 +713,39 @@ class VCpu:
                 return False
         return True
 
+    def _start(self, pc: int) -> UcError | None:
+        try:
+            self.uc.emu_start(pc, _UNTIL)
+        except UcError as exc:
+            return exc
+        return None
+
     def _emulate(self, chunk: int) -> RunResult | None:
-        """One ``emu_start`` of at most ``chunk`` instructions; a RunResult if the run must end."""
+        """Execute at most ``chunk`` instructions from ``_eip``; a RunResult if the run must end.
+
+        With block counting, the block counter may stop before a block: one it has no count for
+        (learnt here, then the emulation resumes at that block) or one that would overrun the chunk
+        (its first instructions run under the per-instruction counter, :meth:`_tail`). Any other
+        stop inside a block counted whole is made exact by :meth:`_locate`. Afterwards the counter
+        and the latest instruction read as the per-instruction counter would have left them.
+        """
         hs = self._hs
         hs.arm(chunk)
         self._io_fault = None
-        error: UcError | None = None
-        try:
-            self.uc.emu_start(self._eip, _UNTIL)
-        except UcError as exc:
-            error = exc
+        error = self._start(self._eip)
+        while hs.stop_why:
+            pc, size, why = hs.stop_pc & 0xFFFFFFFF, hs.stop_size, hs.stop_why
+            hs.stop_why = 0
+            if why == native.STOP_LEFT or (why == native.STOP_BUDGET and hs.count >= hs.budget):
+                break  # a probe left its pages, or the chunk is used up at a block boundary (stopped stays set)
+            hs.stopped = 0
+            if why == native.STOP_MISS:
+                self._learn(pc, size)
+                error = self._start(pc)
+            else:
+                error = self._tail(pc, size)
+        if self.block_counting and hs.blk_n and not hs.stopped:
+            self._locate()
         n = hs.count
         if hs.mem_type >= 0:
             if hs.mem_type not in _FETCH_TYPES:
@@ -604,6 +758,8 @@ class VCpu:
         if self._io_fault is not None:  # in/out on a port not granted: #GP, access undone
             self._regs.write(X.UC_X86_REG_EAX, self._io_fault)
             self._io_fault = None
+            if pc != self._io_pc:  # the stop came after the next instruction of its block was counted
+                n, size, pc = n - 1, (pc - self._io_pc) & 0xFFFFFFFF, self._io_pc
             self._account(n - 1)
             return self._exception(TRAP_GP, pc, size=size)
         if error is not None and error.errno == UC_ERR_INSN_INVALID:
@@ -616,6 +772,91 @@ class VCpu:
         self._eip = self._regs.read(X.UC_X86_REG_EIP)
         reason = f"emulator stopped unexpectedly at {self._eip:#x}" + (f": {error}" if error else "")
         return self._panic(reason)
+
+    def _tail(self, pc: int, size: int) -> UcError | None:
+        """Run the first ``budget - count`` instructions of the block at ``pc`` under the per-instruction counter.
+
+        The counter is added for the block's range only and its translated code is dropped before
+        and after, so only this block runs (once) with a call per instruction.
+        """
+        hs = self._hs
+        hs.tail_pc, hs.tail_on, hs.blk_n = pc, 1, 0
+        self._remove_cache(pc, pc + size)
+        handle = self.hooks.count_range(pc, pc + size - 1)
+        try:
+            return self._start(pc)
+        finally:
+            self.hooks.drop(handle)
+            hs.tail_on = 0
+            self._remove_cache(pc, pc + size)
+
+    def _learn(self, pc: int, size: int) -> None:
+        """Enter the instruction count of the translated block (pc, size) into the block table.
+
+        An ``in``/``out`` on a port that is not granted stops the run from a Python hook in the
+        middle of its block, and Unicorn honours a stop only at a block start or after a code hook:
+        the instruction after each in/out gets a (no-op) native code hook, so the stop takes effect
+        before it executes, as with the per-instruction counter.
+        """
+        n = 0
+        if _PORT_IO.isdisjoint(self._code(pc, size)):  # no in/out: Unicorn's own count will do
+            tb_pc, tb_count, tb_size = self.uc.ctl_request_cache(pc)  # the block stopped before, still cached
+            if tb_pc == pc and tb_size == size:
+                n = tb_count
+        if not n:
+            insns = self._instructions(pc, size)
+            if not insns:
+                raise EngineError(f"no instructions decoded in the block at {pc:#x} ({size} bytes)")
+            n = len(insns)
+            stops = {insns[i + 1][0] for i in range(n - 1) if self._is_port_io(*insns[i])}
+            if stops:
+                for addr in stops - self._io_stops:
+                    self.hooks.stop_point(addr)
+                    self._io_stops.add(addr)
+                self._remove_cache(pc, pc + size)  # translated before the stop points existed
+        if self._hs.entries >= native.TABLE_SIZE * 3 // 4:
+            self._forget()  # the table is full: start again with the blocks in use from now on
+        self._hs.learn(pc, size, n)
+        for page in range(pc >> 12, ((pc + size - 1) >> 12) + 1):
+            self._code_pages.setdefault(page, set()).add((pc, size))
+
+    def _is_port_io(self, addr: int, size: int) -> bool:
+        code = self._code(addr, min(size, 15))
+        i = 0
+        while i < len(code) and code[i] in _PREFIXES:
+            i += 1
+        return i < len(code) and code[i] in _PORT_IO
+
+    def _instructions(self, pc: int, size: int) -> tuple[tuple[int, int], ...]:
+        """(address, size) of each instruction of a translated block, as the instruction counter sees them."""
+        key = (pc, size)
+        insns = self._decoded.get(key)
+        if insns is None:
+            if self._decoder is None:
+                self._decoder = _Decoder.shared(self._clean, self.fp)
+            insns = self._decoder.decode(pc, self._code(pc, size))
+            self._decoded[key] = insns
+        return insns
+
+    def _locate(self) -> None:
+        """Turn a stop inside a block the block counter counted whole into per-instruction terms.
+
+        The instruction that stopped the run is found from EIP (in/out: EIP in the port hook):
+        a fault leaves EIP at the faulting instruction; a trap (``int n``, ``int3``, ``into``,
+        a debug trap) leaves it after the trapping one. The counter then counts the block's
+        instructions up to and including that one, which is what the instruction counter shows.
+        """
+        hs = self._hs
+        insns = self._instructions(hs.blk_pc & 0xFFFFFFFF, hs.blk_size)
+        eip = self._io_pc if self._io_fault is not None else self._regs.read(X.UC_X86_REG_EIP)
+        trap = hs.intno >= 0 and hs.mem_type < 0 and (hs.intno in (1, 3, 4) or hs.intno >= 32)
+        index = len(insns) - 1  # a stop after the block's last instruction (fetch fault, soft int)
+        for i, (addr, length) in enumerate(insns):
+            if (addr + length if trap else addr) & 0xFFFFFFFF == eip:
+                index = i
+                break
+        hs.count = hs.count - hs.blk_n + index + 1
+        hs.last_pc, hs.last_size = insns[index]
 
     def _account(self, n: int) -> None:
         self._elapsed += n
@@ -701,6 +942,7 @@ class VCpu:
                 return (1 << (8 * size)) - 1
             if self._io_fault is None:
                 self._io_fault = self._regs.read(X.UC_X86_REG_EAX)
+                self._io_pc = self._regs.read(X.UC_X86_REG_EIP)  # synced for in/out (port checks)
             uc.emu_stop()
         except Exception:  # never let an exception cross Unicorn
             uc.emu_stop()
@@ -711,6 +953,7 @@ class VCpu:
         try:
             if not self._granted(port, size) and self._io_fault is None:
                 self._io_fault = self._regs.read(X.UC_X86_REG_EAX)
+                self._io_pc = self._regs.read(X.UC_X86_REG_EIP)
                 uc.emu_stop()
         except Exception:
             uc.emu_stop()

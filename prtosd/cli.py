@@ -266,5 +266,35 @@ def start(
     sys.exit(code)
 
 
+@main.command()
+@click.option("--gantt", "gantt_file", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
+@click.option(
+    "--run-dir",
+    "run_dir",
+    type=click.Path(file_okay=False, exists=True),
+    help="Run directory (default: the newest one under the run-dir root).",
+)
+def report(gantt_file: str, run_dir: str | None) -> None:
+    """Draw the executed schedule of a run (running or finished) per CPU, with halts, resets and HM events."""
+    from prtosd.report import gantt
+
+    if run_dir is None:
+        root = default_run_root()
+        found = sorted(root.glob("*/timeline.jsonl"), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
+        if not found:
+            click.echo(f"prtosd: no run with a timeline under {root} (give --run-dir)", err=True)
+            sys.exit(EXIT_CONFIG)
+        rdir = found[-1].parent
+    else:
+        rdir = Path(run_dir)
+    try:
+        counts = gantt(rdir, Path(gantt_file))
+    except (OSError, ValueError) as exc:
+        click.echo(f"prtosd: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    drawn = ", ".join(f"{n} {what}" for what, n in counts.items())
+    click.echo(f"prtosd: wrote {gantt_file} ({drawn})", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

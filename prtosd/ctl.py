@@ -287,7 +287,7 @@ def hm_log(target: Target, follow: bool, as_json: bool) -> None:
 
 @main.group()
 def trace() -> None:
-    """Trace streams: dump or follow (export is not available yet)."""
+    """Trace streams: dump or follow; export the run's timeline."""
 
 
 @trace.command(name="dump", help=_doc("trace_dump"))
@@ -307,6 +307,28 @@ def trace_dump(target: Target, stream: str, as_json: bool) -> None:
 def trace_follow(target: Target, stream: str, as_json: bool) -> None:
     """Print a trace stream's records, then new ones as they are written, until the system stops."""
     _print_records(target, "trace_dump", {"stream": _partition_ref(stream)}, True, as_json, _trace_line)
+
+
+@trace.command(name="export")
+@click.option("--format", "fmt", type=click.Choice(["perfetto"]), default="perfetto", show_default=True)
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@pass_target
+@reports_errors
+def trace_export(target: Target, fmt: str, file: str) -> None:
+    """Write the run's timeline as Chrome trace event JSON (opens in the Perfetto UI).
+
+    Reads timeline.jsonl in the run directory, so it works on a running, finished or killed
+    system; with --run-dir no daemon needs to be running.
+    """
+    from prtosd.control.trace_export import export
+
+    run_dir = Path(target.run_dir) if target.run_dir else find_run_dir(None, target.system, target.root)
+    try:
+        n = export(run_dir, Path(file), fmt)
+    except (OSError, ValueError) as exc:
+        click.echo(f"prtosctl: {exc}", err=True)
+        sys.exit(3)
+    click.echo(f"{n} trace events written to {file}", err=True)
 
 
 # -- console and list (files and ctl.json: no control command needed) -----------------------------

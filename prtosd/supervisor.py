@@ -50,6 +50,7 @@ from prtosd.hypercalls import HYPERCALLS
 from prtosd.images import PartitionImage
 from prtosd.partition import Action, ImageStatus, Outcome, PartitionTable, ResetEffect, ResetMode
 from prtosd.sched import NEVER, Decision, SystemScheduler
+from prtosd.timeline import RunRecorder
 
 #: Longest grant on a multi-CPU system (µs). The order of global effects never depends on it
 #: (hypercalls are applied in virtual-time order); it bounds how late an interrupt raised from
@@ -161,6 +162,7 @@ class Supervisor:
         self._device_maps: list[Any] = []
         self._stash: list[list[bytes]] = []  # messages received while waiting for a hello
         self.table: PartitionTable
+        self.obs = RunRecorder(self)  # audit stream and timeline file; never seen by guests
 
     # -- start-up -------------------------------------------------------------------------------
 
@@ -329,8 +331,10 @@ class Supervisor:
             if grants:
                 self._serve(grants)
             self.console.flush(min(self.now))
+            self.obs.flush(force=False)
             if self.pace:
                 self._pace(wall0)
+        self.obs.flush()
         reached = [t for t in self.now if t < NEVER]
         self.stats.virtual_us = min(self.epoch_us + max(reached, default=0), self.until)
         self.console.flush()
@@ -349,6 +353,7 @@ class Supervisor:
             return False
         if self.stats.exit_reason != "until":
             self.console.flush()  # nothing can be written before the next command
+        self.obs.flush()
         self.control.stopped(self.stats.exit_reason)
         if not self.serve:
             return False
@@ -376,6 +381,7 @@ class Supervisor:
 
     def _decide(self, cpu: int) -> Decision:
         d = self.sched.cpus[cpu].decide(self.now[cpu], self.table.is_ready)
+        self.obs.sched_events(self.sched.drain_events())
         self.table.apply_decision(d)
         return d
 
@@ -386,6 +392,7 @@ class Supervisor:
         d = self.decisions.pop(cpu, None) or self._decide(cpu)
         if d.owner is None:
             self.now[cpu] = self._idle_end(d.until)
+            self.obs.idle(cpu, now, self.now[cpu])
             return None
         key = d.owner
         end = min(d.until, self.until - self.epoch_us)
@@ -399,6 +406,7 @@ class Supervisor:
         self.seq += 1
         self.stats.grants += 1
         grant = Grant(cpu, key, self.seq, now, self.generation, last=time.monotonic())
+        self.obs.grant_start(grant, end)
         self.send(key, "run", seq=grant.seq, now=now, until=end, ext_irqs=ext, **fields)
         return grant
 
@@ -475,6 +483,7 @@ class Supervisor:
     def _finish(self, g: Grant, msg: dict[str, Any]) -> None:
         if self.generation != g.generation:
             return  # the system was reset during this grant: the clocks restarted at 0
+        self.obs.grant_end(g, msg)
         self.now[g.cpu] = max(g.start, msg["now"])
         self.stats.instructions += msg["instructions"]
         if msg["reason"] == "idle":
@@ -487,23 +496,30 @@ class Supervisor:
     def hypercall(self, key: VcpuKey, msg: dict[str, Any]) -> None:
         handler: Callable[..., Outcome] | None = HYPERCALLS.get(msg["nr"])
         now = msg["now"]
+        self.obs.hcall_begin(key, msg)
         if handler is None:
             self.console.hypervisor(f"Hypercall ({msg['nr']}) unknown", now)
+            self.obs.hcall_end(key, msg, -2)
             self.reply(key, msg["seq"], -2, True)
             return
         out = handler(self, key, msg["args"], now)
         self.apply(out, key, now)
+        self.obs.sched_events(self.sched.drain_events())
         if self.halted:
+            self.obs.hcall_end(key, msg, None)
             return
         resets_self = any(isinstance(e, ResetEffect) and (e.partition, e.vcpu) == key for e in out.effects)
         if resets_self:  # the program restarted: nothing to write back, it continues in this slot
+            self.obs.hcall_end(key, msg, None)
             self.reply(key, msg["seq"], None, True)
         else:  # a caller that suspended itself gets its result when it runs again
             ready = self.table.is_ready(key)
+            self.obs.hcall_end(key, msg, out.result if out.returns else None)
             self.reply(key, msg["seq"], out.result if out.returns else None, out.returns and ready)
 
     def fault(self, key: VcpuKey, msg: dict[str, Any]) -> None:
         reply = raise_cpu_exception(self, key, msg)
+        self.obs.sched_events(self.sched.drain_events())
         if not self.halted:
             self.reply(key, msg["seq"], None, reply.cont, trap=reply.trap)
 
@@ -519,6 +535,7 @@ class Supervisor:
 
     def apply(self, out: Outcome, caller: VcpuKey | None, now: int) -> None:
         """Carry out an operation's effects on the vCPU processes, print its console lines."""
+        self.obs.effects(out, caller, now)
         for line in out.console:
             self.console.hypervisor(line, now)
         for e in out.effects:
@@ -596,6 +613,7 @@ class Supervisor:
         first, because the new boot's virtual times start again at 0.
         """
         self.console.flush()
+        self.obs.system_reset(int(mode), now)
         self.epoch_us += now
         self.generation += 1
         for key in self.procs:
@@ -604,6 +622,7 @@ class Supervisor:
         self.decisions.clear()
         self.sched.reset()
         self.ports.reset_system()
+        self.obs.ports_emptied()
         self.hm.sequence = 0
         self.hm.stream.open()
         self.trace.sequence = 0
@@ -619,6 +638,7 @@ class Supervisor:
 
     def halt_system(self, now: int) -> None:
         self.console.hypervisor("System halted.", now)
+        self.obs.system_halt(now)
         self.halted = True
         self.stats.exit_reason = "system halted"
 
@@ -651,6 +671,7 @@ class Supervisor:
             mem.close()
         self.hm = HealthMonitor(LogStream(None))  # drop the views before unmapping
         self.trace = TraceService({}, {}, LogStream(None))
+        self.obs.close()
         for mm in self._device_maps:
             mm.close()
         self.console.close()

@@ -1,9 +1,14 @@
-"""Native Unicorn hooks: the exact instruction counter, the stop recorders and the spin-probe write recorder.
+"""Native Unicorn hooks: the exact instruction counters, the stop recorders and the spin-probe write recorder.
 
 Why native: a Python ``UC_HOOK_CODE`` callback costs 0.35-0.5 µs per guest instruction, and
 ``emu_start(count=N)`` stops exactly but cannot tell how many instructions ran when something else
 stopped the run first. A few lines of C (``counter.c``) registered through ``uc_hook_add`` give an
 exact, readable counter and a stop exactly at the budget at the price of ``count=N``.
+
+Two counting methods (``install(block=...)``): the per-instruction counter (``pd_count_hook`` on all
+code, the reference method) and the block counter (``pd_block_hook``: one call per translated-block
+execution, adding the block's instruction count from a table the engine fills), which runs close to
+raw Unicorn speed. The engine turns block counts into exact instruction counts (partitiond.vcpu).
 
 The library is compiled at first use with the Zig compiler of the ``ziglang`` wheel for the host,
 cached under ``$PRTOSD_CACHE_DIR`` (default ``~/.cache/prtosd``) by source hash, and loaded with
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from unicorn import UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_HOOK_MEM_WRITE, Uc
+from unicorn import UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_HOOK_MEM_WRITE, Uc
 from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
 
 from partitiond.toolchain import run_zig
@@ -30,10 +35,29 @@ from partitiond.toolchain import run_zig
 SOURCE = Path(__file__).resolve().parent / "counter.c"
 #: PD_PROBE_MAX of counter.c: the longest loop iteration (instructions) a spin probe records.
 PROBE_MAX = 256
+#: PD_TABLE_BITS of counter.c: the block table has 1 << TABLE_BITS slots.
+TABLE_BITS = 12
+TABLE_SIZE = 1 << TABLE_BITS
+#: Why pd_block_hook stopped (``HookState.stop_why``).
+STOP_MISS = 1
+STOP_BUDGET = 2
+STOP_LEFT = 3
 
 
 class NativeBuildWarning(UserWarning):
     """The native hook library could not be built; the slow Python hooks are used."""
+
+
+class BlockEntry(ctypes.Structure):
+    """Mirror of ``struct pd_block``: one translated block's instruction count."""
+
+    _fields_ = (("pc", ctypes.c_uint32), ("size", ctypes.c_uint32), ("n", ctypes.c_uint32),
+                ("pad", ctypes.c_uint32))
+
+
+def _slot(pc: int, size: int) -> int:
+    """pd_slot of counter.c."""
+    return (((pc ^ (size << 20)) & 0xFFFFFFFF) * 2654435761 & 0xFFFFFFFF) >> (32 - TABLE_BITS)
 
 
 class HookState(ctypes.Structure):
@@ -57,6 +81,20 @@ class HookState(ctypes.Structure):
         ("wrote", ctypes.c_uint32),  # @80 guest memory was written during the probe
         ("pad2", ctypes.c_uint32),  # @84
         ("probe_pcs", ctypes.c_uint32 * PROBE_MAX),  # @88 instruction addresses of the probed iteration
+        ("blk_pc", ctypes.c_uint64),  # latest block counted by the block hook
+        ("blk_size", ctypes.c_uint32),  # its length in bytes
+        ("blk_n", ctypes.c_uint32),  # its instruction count
+        ("stop_pc", ctypes.c_uint64),  # block the block hook stopped before
+        ("stop_size", ctypes.c_uint32),  # its length in bytes
+        ("stop_why", ctypes.c_uint32),  # STOP_MISS, STOP_BUDGET or 0
+        ("tail_pc", ctypes.c_uint64),  # block left to the instruction counter while tail_on
+        ("tail_on", ctypes.c_uint32),  # 1 while the last partial block runs
+        ("exact", ctypes.c_uint32),  # 1 while the instruction counter counts [exact_lo, exact_hi) (spin probe)
+        ("entries", ctypes.c_uint32),  # used slots of the table
+        ("pad3", ctypes.c_uint32),
+        ("exact_lo", ctypes.c_uint64),
+        ("exact_hi", ctypes.c_uint64),
+        ("table", BlockEntry * TABLE_SIZE),  # (pc, size) -> instruction count, open addressing
     )
 
     def arm(self, budget: int) -> None:
@@ -67,6 +105,28 @@ class HookState(ctypes.Structure):
         self.intno = -1
         self.mem_type = -1
         self.probe_hit = 0
+        self.stop_why = 0
+        self.blk_n = 0
+        self.tail_on = 0
+
+    def learn(self, pc: int, size: int, n: int) -> None:
+        """Enter a block's instruction count into the table (emptied first when it is 3/4 full)."""
+        if self.entries >= TABLE_SIZE * 3 // 4:
+            self.forget()
+        i = _slot(pc, size)
+        while True:
+            e = self.table[i]
+            if e.size == 0 or (e.pc == pc and e.size == size):
+                if e.size == 0:
+                    self.entries += 1
+                e.pc, e.size, e.n = pc, size, n
+                return
+            i = (i + 1) & (TABLE_SIZE - 1)
+
+    def forget(self) -> None:
+        """Empty the block table (guest code may have changed)."""
+        ctypes.memset(ctypes.addressof(self.table), 0, ctypes.sizeof(self.table))
+        self.entries = 0
 
 
 def cache_dir() -> Path:
@@ -122,6 +182,28 @@ class InstalledHooks:
     keepalive: list[object]
     write_hook: int = 0  # address of the native write recorder (0 with the Python hooks)
     uc: Uc | None = None
+    block: bool = False  # the block counter is installed instead of the per-instruction counter
+    count_hook: int = 0  # address of the native per-instruction counter
+    stop_hook: int = 0  # address of the native stop point
+
+    def stop_point(self, addr: int) -> int:
+        """Add an empty native code hook on the instruction at ``addr`` (where a requested stop takes effect)."""
+        assert self.uc is not None and self.block
+        return _hook_add(self.uc, UC_HOOK_CODE, self.stop_hook, self.state, addr, addr)
+
+    def count_range(self, begin: int, end: int) -> int:
+        """Add the per-instruction counter on ``[begin, end]`` (block counting: the tail, the spin probe).
+
+        Unicorn compiles hook calls into code when it translates it: the caller drops the affected
+        translated code before and after (``ctl_remove_cache`` / ``ctl_flush_tb``).
+        """
+        assert self.uc is not None and self.block
+        return _hook_add(self.uc, UC_HOOK_CODE, self.count_hook, self.state, begin, end)
+
+    def drop(self, handle: int) -> None:
+        """Remove a hook added by :meth:`count_range`."""
+        assert self.uc is not None
+        uclib.uc_hook_del(self.uc._uch, uc_hook_h(handle))
 
     def watch_writes(self) -> int:
         """Install the write recorder (clears ``state.wrote``); returns the handle for :meth:`unwatch`.
@@ -149,29 +231,37 @@ class InstalledHooks:
             self.uc.hook_del(handle)
 
 
-def _hook_add(uc: Uc, htype: int, fn: int, state: HookState) -> int:
+def _hook_add(uc: Uc, htype: int, fn: int, state: HookState, begin: int = 1, end: int = 0) -> int:
     handle = uc_hook_h()
     status = uclib.uc_hook_add(uc._uch, ctypes.byref(handle), htype, ctypes.c_void_p(fn),
-                               ctypes.c_void_p(ctypes.addressof(state)), 1, 0)
+                               ctypes.c_void_p(ctypes.addressof(state)), ctypes.c_uint64(begin), ctypes.c_uint64(end))
     if status != 0:
         raise OSError(f"uc_hook_add failed: {uclib.uc_strerror(status).decode()}")
     return handle.value
 
 
-def install(uc: Uc, *, force_python: bool = False) -> InstalledHooks:
-    """Register the counter, interrupt and invalid-memory hooks on ``uc``."""
+def install(uc: Uc, *, force_python: bool = False, block: bool = False) -> InstalledHooks:
+    """Register the counter, interrupt and invalid-memory hooks on ``uc``.
+
+    ``block``: count with the native block counter (ignored by the Python fallback, which always
+    counts per instruction).
+    """
     state = HookState()
     state.emu_stop = ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p).value
     state.arm(0)
     lib = None if force_python else _native_library()
     if lib is not None:
+        count_hook = ctypes.cast(lib.pd_count_hook, ctypes.c_void_p).value or 0
+        block_hook = ctypes.cast(lib.pd_block_hook, ctypes.c_void_p).value or 0
+        counter = (UC_HOOK_BLOCK, block_hook) if block else (UC_HOOK_CODE, count_hook)
         handles = [
-            _hook_add(uc, UC_HOOK_CODE, ctypes.cast(lib.pd_count_hook, ctypes.c_void_p).value, state),
+            _hook_add(uc, counter[0], counter[1], state),
             _hook_add(uc, UC_HOOK_INTR, ctypes.cast(lib.pd_intr_hook, ctypes.c_void_p).value, state),
             _hook_add(uc, UC_HOOK_MEM_INVALID, ctypes.cast(lib.pd_mem_hook, ctypes.c_void_p).value, state),
         ]
         write = ctypes.cast(lib.pd_write_hook, ctypes.c_void_p).value or 0
-        return InstalledHooks(True, state, handles, [lib], write, uc)
+        stop = ctypes.cast(lib.pd_stop_point, ctypes.c_void_p).value or 0
+        return InstalledHooks(True, state, handles, [lib], write, uc, block, count_hook, stop)
     return _install_python(uc, state)
 
 

@@ -10,6 +10,16 @@
  * so no Python code runs inside a Unicorn callback. uc_emu_stop is passed in
  * as a pointer, so this library needs no link against libunicorn.
  *
+ * Block counting (the default, see partitiond.vcpu): pd_block_hook runs once per
+ * translated-block execution instead of once per instruction. It adds the
+ * block's instruction count, looked up by (start address, byte size) in a
+ * table that Python fills, and stops the emulation before a block that is not
+ * in the table yet (Python learns it and resumes) or whose count would overrun
+ * the budget (Python runs that last, partial block with pd_count_hook limited
+ * to its address range). A block that Unicorn translates again from the same
+ * bytes has the same start, size and instruction count, so the table stays
+ * valid until guest code changes (the engine clears it then).
+ *
  * Spin probing (see partitiond.vcpu): while probe is set, the counter also
  * stops before the first instruction after the start whose address is
  * probe_pc, so Python learns the length of one loop iteration, and records the
@@ -19,6 +29,18 @@
 #include <stdint.h>
 
 #define PD_PROBE_MAX 256     /* longest loop iteration a spin probe records */
+#define PD_TABLE_BITS 12
+#define PD_TABLE (1u << PD_TABLE_BITS) /* slots of the block table (a power of two) */
+#define PD_STOP_MISS 1       /* stopped before a block missing from the table */
+#define PD_STOP_BUDGET 2     /* stopped before a block that would overrun the budget */
+#define PD_STOP_LEFT 3       /* spin probe: stopped before a block outside [exact_lo, exact_hi) */
+
+struct pd_block {
+    uint32_t pc;             /* start address of a translated block */
+    uint32_t size;           /* its length in bytes; 0 marks a free slot */
+    uint32_t n;              /* its instruction count */
+    uint32_t pad;
+};
 
 struct pd_state {
     uint64_t count;          /* instructions started in this run */
@@ -38,7 +60,65 @@ struct pd_state {
     uint32_t wrote;          /* 1 if guest memory was written during the probe */
     uint32_t pad2;
     uint32_t probe_pcs[PD_PROBE_MAX]; /* instruction addresses of the probed iteration */
+    uint64_t blk_pc;         /* latest block counted by pd_block_hook */
+    uint32_t blk_size;       /* its length in bytes */
+    uint32_t blk_n;          /* its instruction count */
+    uint64_t stop_pc;        /* block pd_block_hook stopped before */
+    uint32_t stop_size;      /* its length in bytes */
+    uint32_t stop_why;       /* PD_STOP_MISS, PD_STOP_BUDGET or 0 */
+    uint64_t tail_pc;        /* block counted by pd_count_hook instead (tail_on) */
+    uint32_t tail_on;        /* 1 while the last partial block runs */
+    uint32_t exact;          /* 1 while pd_count_hook counts [exact_lo, exact_hi) (spin probe) */
+    uint32_t entries;        /* used slots of the table */
+    uint32_t pad3;
+    uint64_t exact_lo;
+    uint64_t exact_hi;
+    struct pd_block table[PD_TABLE];
 };
+
+static inline uint32_t pd_slot(uint32_t pc, uint32_t size)
+{
+    return ((pc ^ (size << 20)) * 2654435761u) >> (32 - PD_TABLE_BITS);
+}
+
+void pd_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
+{
+    struct pd_state *s = (struct pd_state *)user_data;
+    uint32_t pc = (uint32_t)address, i, n = 0;
+    if (s->stopped || (s->tail_on && address == s->tail_pc))
+        return;
+    if (s->exact) {
+        if (address >= s->exact_lo && address + size <= s->exact_hi)
+            return;
+        s->stopped = 1;
+        s->stop_why = PD_STOP_LEFT;
+        s->stop_pc = address;
+        s->stop_size = size;
+        s->emu_stop(uc);
+        return;
+    }
+    for (i = pd_slot(pc, size); size; i = (i + 1) & (PD_TABLE - 1)) {
+        struct pd_block *b = &s->table[i];
+        if (b->pc == pc && b->size == size) {
+            n = b->n;
+            break;
+        }
+        if (!b->size)
+            break;
+    }
+    if (!n || s->count + n > s->budget) {
+        s->stopped = 1;
+        s->stop_why = n ? PD_STOP_BUDGET : PD_STOP_MISS;
+        s->stop_pc = address;
+        s->stop_size = size;
+        s->emu_stop(uc);
+        return;
+    }
+    s->count += n;
+    s->blk_pc = address;
+    s->blk_size = size;
+    s->blk_n = n;
+}
 
 void pd_count_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
 {
@@ -61,6 +141,17 @@ void pd_count_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
     s->count++;
     s->last_pc = address;
     s->last_size = size;
+}
+
+/* A stop point: Unicorn honours uc_emu_stop right after a code hook, so this
+ * empty hook on the instruction after an in/out ends the run there when the
+ * port hook asked for a stop (block counting, see partitiond.vcpu). */
+void pd_stop_point(void *uc, uint64_t address, uint32_t size, void *user_data)
+{
+    (void)uc;
+    (void)address;
+    (void)size;
+    (void)user_data;
 }
 
 void pd_intr_hook(void *uc, uint32_t intno, void *user_data)

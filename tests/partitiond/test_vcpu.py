@@ -62,6 +62,16 @@ def test_granted_io_port_is_emulated(guest) -> None:
     assert r.instructions == 5  # jmp, xor, mov, in, out
 
 
+@pytest.mark.parametrize("native_hooks", [True, False])
+def test_ungranted_port_in_mid_block_faults_at_the_in(guest, native_hooks: bool) -> None:
+    """The #GP names the in itself, which did not complete; nothing after it ran."""
+    cpu = guest("main:\n movl $5, %ebx\n incl %ebx\n inb $0x60, %al\n incl %ebx\n jmp main",
+                native_hooks=native_hooks)
+    r = cpu.run(100, 0)
+    assert (r.trap.event, r.trap.pc, r.instructions) == (19, P0_BASE + 2 + 5 + 1, 3)  # jmp, movl, incl
+    assert cpu.registers()["ebx"] == 6 and cpu.eip == r.trap.pc
+
+
 @pytest.mark.parametrize(("code", "event", "addr", "err"), [
     ("movl 0x300000, %eax", 20, 0x300000, 0x4),  # unmapped read
     (f"movl %eax, {P1_BASE:#x}", 20, P1_BASE, 0x6),  # neighbour's area, write

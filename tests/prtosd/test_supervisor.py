@@ -239,3 +239,18 @@ def test_realtime_pacing_follows_the_wall_clock_without_changing_the_output(star
     assert fast.stdout == paced.stdout
     wall = float(re.search(r"\((\d+\.\d+) s wall\)", paced.stderr).group(1))
     assert wall >= 0.2  # 300 ms of virtual time cannot pass in less wall time when paced
+
+
+def test_a_fault_that_re_executes_still_lets_time_advance(start_system) -> None:
+    hm = '<HealthMonitor><Event name="PRTOS_HM_EV_X86_GENERAL_PROTECTION" action="PRTOS_HM_AC_IGNORE" log="no"/></HealthMonitor>'
+    xml = system_xml(
+        [{"name": "F", "source": "hm_refault.c", "hm": hm}, {"name": "T", "source": "ticker.c"}],
+        [(0, 1, 0), (2, 1, 1)],
+        4,
+    )
+    run = start_system(xml, "--until", "3ms")
+    assert run.returncode == 0, run.stderr
+    lines = run.lines()
+    assert len(_ticks(lines)) == 1  # the slot of the faulting partition ended; the other one ran
+    # one fault per microsecond of its 1 ms slot (the fixed virtual cost of a fault)
+    assert 900 <= lines.count("[HM] PRTOS_HM_AC_IGNORE(0) PRTOS_HM_LOG_DISABLED") <= 1000

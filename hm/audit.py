@@ -1,0 +1,149 @@
+"""Hypervisor audit events (semantics.md §10.5) on the hypervisor trace stream.
+
+When ``PRTOSHypervisor/Trace`` is configured, its ``bitmask`` selects audit *modules* (IRQ 0,
+HCALLS 1, SCHED 2, HM 3). Each selected event becomes one 36-byte trace record on stream 0xFF
+with the **global** trace sequence number (the counter every partition stream shares, K-05), so
+the hypervisor's view interleaves exactly with what partitions traced.
+
+Why a separate module: the supervisor and the HM code only say *what happened*; the record
+layout, the module/event codes and the filter live here in one place. Without a hypervisor
+``Trace`` element the bitmask is 0 and every call returns at the first test, so runs that do not
+ask for audit pay nothing and consume no sequence numbers (partition-visible sequences stay the
+same).
+
+What prtosd cannot observe, and therefore never records: IRQ_RAISED (no hardware interrupts),
+IRQ_EMUL (vectors are injected inside the partition process), PART_RESET (defined only), and
+the HCALLS events of hypercalls served locally in the partition process (``local`` rows of
+:data:`partitiond.hypercalls.TABLE`, e.g. ``get_time``, ``set_timer``, ``idle_self``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from hm.record import TRACE_SIGNATURE, Record
+from hm.trace import HYPERVISOR_STREAM
+
+if TYPE_CHECKING:
+    from hm.trace import TraceService
+
+# Modules: the bit numbers of PRTOSHypervisor/Trace@bitmask.
+MOD_IRQS, MOD_HCALLS, MOD_SCHED, MOD_HM = 0, 1, 2, 3
+
+# IRQ module.
+IRQ_RAISED, TRAP_RAISED, IRQ_EMUL = 1, 2, 3
+# HCALLS module.
+HCALL_BEGIN, HCALL_BEGIN2, HCALL_END = 1, 2, 3
+# HM module.
+EVENT_RAISED, HPV_ACTION, PART_ACTION = 1, 2, 3
+# SCHED module, by name (the names of prtosd.partition.Action and prtosd.sched.SchedEvent.kind).
+SCHED_EVENTS: dict[str, int] = {
+    "PART_SUSPEND": 0x1,
+    "PART_RESUME": 0x2,
+    "PART_HALT": 0x3,
+    "PART_RESET": 0x4,
+    "PART_SHUTDOWN": 0x5,
+    "PART_IDLE": 0x6,
+    "HYP_HALT": 0x7,
+    "HYP_RESET": 0x8,
+    "PLAN_SWITCH_REQ": 0x9,
+    "PLAN_SWITCH_DONE": 0xA,
+    "CONTEXT_SWITCH": 0xB,
+    "VCPU_SUSPEND": 0xC,
+    "VCPU_RESUME": 0xD,
+    "VCPU_HALT": 0xE,
+    "VCPU_RESET": 0xF,
+}
+
+TRACE_NOTIFY = 0
+IDLE_WORD = 0xFFFFFFFF
+VOID_CALLS = frozenset({42, 43})
+
+Who = tuple[int, int] | None  # the vCPU current on the CPU where it happens; None = idle
+
+
+def vcpu_word(key: tuple[int, int] | None) -> int:
+    """``vcpu << 8 | partition``, or 0xFFFFFFFF for an idle CPU (CONTEXT_SWITCH payload)."""
+    return IDLE_WORD if key is None else ((key[1] & 0xFF) << 8) | (key[0] & 0xFF)
+
+
+def audit_record(module: int, event: int, who: Who, now: int, sequence: int, payload: Sequence[int] = ()) -> Record:
+    """The record of §10.5 (without checksum; :meth:`Record.pack` adds it)."""
+    part, vcpu = (0xFF, 0xFF) if who is None else (who[0] & 0xFF, who[1] & 0xFF)
+    lo = ((((module & 0xFF) << 8) | (event & 0xFF)) << 16) | (vcpu << 8) | part
+    hi = ((sequence << 4) & 0xFFFFFFF0) | (TRACE_NOTIFY << 1) | 1
+    words = [w & 0xFFFFFFFF for w in payload][:4]
+    words += [0] * (4 - len(words))
+    return Record(TRACE_SIGNATURE, hi, lo, now, (words[0], words[1], words[2], words[3]))
+
+
+class AuditTrail:
+    """Writes the audit events selected by ``bitmask`` to the hypervisor stream.
+
+    ``service`` returns the current :class:`~hm.trace.TraceService`: the supervisor replaces it
+    when it closes (to drop the views of the memory blocks), so no reference is kept here.
+    """
+
+    def __init__(self, service: Callable[[], TraceService], bitmask: int):
+        self._service = service
+        self.bitmask = bitmask & 0xF  # module 4 (VMM) cannot be selected
+
+    def enabled(self, module: int) -> bool:
+        return bool(self.bitmask >> module & 1)
+
+    def record(self, module: int, event: int, who: Who, now: int, *payload: int) -> Record | None:
+        """Store one audit event if its module is selected; it takes the next global sequence number."""
+        if not self.bitmask >> module & 1:
+            return None
+        trace = self._service()
+        rec = audit_record(module, event, who, now, trace.sequence, payload)
+        trace.sequence += 1
+        trace.stream(HYPERVISOR_STREAM).append(rec.pack())
+        return rec
+
+    # -- IRQ ----------------------------------------------------------------------------------------
+
+    def trap_raised(self, who: Who, now: int, trap: int, pc: int) -> None:
+        self.record(MOD_IRQS, TRAP_RAISED, who, now, trap, pc)
+
+    # -- HCALLS -------------------------------------------------------------------------------------
+
+    def hcall_begin(self, who: Who, now: int, nr: int, args: Sequence[int]) -> None:
+        """HCALL_BEGIN, and HCALL_BEGIN2 for calls of more than 3 argument words."""
+        if not self.bitmask >> MOD_HCALLS & 1:
+            return
+        from partitiond.hypercalls import lookup
+
+        row = lookup(nr)
+        words = row.words if row is not None else 0
+        argv = list(args[:words]) + [0] * max(0, words - len(args))
+        self.record(MOD_HCALLS, HCALL_BEGIN, who, now, (nr << 16) | words, *argv[:3])
+        if words > 3:
+            self.record(MOD_HCALLS, HCALL_BEGIN2, who, now, *argv[3:5])
+
+    def hcall_end(self, who: Who, now: int, nr: int, result: int | None) -> None:
+        """HCALL_END with the result; none for the void calls or a call that does not return."""
+        if result is None or nr in VOID_CALLS:
+            return
+        self.record(MOD_HCALLS, HCALL_END, who, now, result)
+
+    # -- SCHED --------------------------------------------------------------------------------------
+
+    def sched(self, name: str, who: Who, now: int, *payload: int) -> None:
+        self.record(MOD_SCHED, SCHED_EVENTS[name], who, now, *payload)
+
+    def sched_events(self, events: Iterable[object]) -> None:
+        """The scheduler's PLAN_SWITCH_* events (:class:`prtosd.sched.SchedEvent`), in order."""
+        for ev in events:
+            self.sched(ev.kind, ev.running, ev.time, *ev.payload)  # type: ignore[attr-defined]
+
+    # -- HM -----------------------------------------------------------------------------------------
+
+    def hm_event(self, who: Who, now: int, record: Record) -> None:
+        """EVENT_RAISED with the HM record's ``op_code_lo``, ``op_code_hi`` and pc."""
+        pc = record.payload[0] if record.has_cpu_context else 0
+        self.record(MOD_HM, EVENT_RAISED, who, now, record.op_code_lo, record.op_code_hi, pc)
+
+    def hm_action(self, who: Who, now: int, action: int, log: bool, *, hypervisor: bool = False) -> None:
+        self.record(MOD_HM, HPV_ACTION if hypervisor else PART_ACTION, who, now, (int(log) << 31) | int(action))

@@ -1,0 +1,30 @@
+"""Reliability suite: fixtures, and the rule that ``soak`` tests run only when asked for.
+
+``pytest -m soak`` selects the long runs; without a ``-m`` that mentions ``soak`` they are
+skipped, so the normal run stays short.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from prtosd.pytest_plugin import RunningSystem, system_factory
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if "soak" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="long run: select it with -m soak")
+    for item in items:
+        if item.get_closest_marker("soak") is not None:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def rel_system(tmp_path: Path) -> Iterator[Callable[..., RunningSystem]]:
+    """Start systems under ``--serve --until 0s`` in ``tmp_path``; all are stopped at teardown."""
+    with system_factory(tmp_path) as start:
+        yield start
