@@ -340,6 +340,29 @@ class CommPorts:
             return None, PrtosError.INVALID_PARAM
         return self._own_port(key, port, kind, direction)
 
+    def _outgoing(
+        self, key: VcpuKey, desc: Descriptor, kind: PortType, buf: int, size: int
+    ) -> tuple[Outcome, tuple[PortState, SamplingBuffer | QueuingFifo, bytes] | None]:
+        """The checks a sampling write and a queuing send share, in their order, then the message.
+
+        Returns ``(outcome, None)`` when the call ends here — an error, or success on a port with
+        no channel (K-08) — else ``(_ok(), (port, channel, message bytes))``.
+        """
+        port, err = self._op_port(key, desc, kind, PortDirection.SOURCE)
+        if port is None:
+            return _err(err), None
+        if size == 0:
+            return _err(PrtosError.INVALID_CONFIG), None
+        ch = port.channel
+        if ch is None:  # K-08
+            return _ok(), None
+        if size > ch.config.max_message_length:
+            return _err(PrtosError.INVALID_CONFIG), None
+        mem = self._mem(key[0])
+        if not mem.check(buf, size):
+            return _err(PrtosError.INVALID_PARAM), None
+        return _ok(), (port, ch, mem.read(buf, size))
+
     def _own_port(
         self, key: VcpuKey, port: PortState, kind: PortType, direction: PortDirection | None
     ) -> tuple[PortState | None, PrtosError]:
@@ -398,21 +421,12 @@ class CommPorts:
 
     def sampling_write(self, key: VcpuKey, desc: Descriptor, buf: int, size: int, now: int) -> Outcome:
         """prtos_write_sampling_message: overwrite the buffer, announce to open destinations."""
-        port, err = self._op_port(key, desc, PortType.SAMPLING, PortDirection.SOURCE)
-        if port is None:
-            return _err(err)
-        if size == 0:
-            return _err(PrtosError.INVALID_CONFIG)
-        ch = port.channel
-        if ch is None:  # K-08
-            return _ok()
+        early, message = self._outgoing(key, desc, PortType.SAMPLING, buf, size)
+        if message is None:
+            return early
+        port, ch, data = message
         assert isinstance(ch, SamplingBuffer)
-        if size > ch.config.max_message_length:
-            return _err(PrtosError.INVALID_CONFIG)
-        mem = self._mem(key[0])
-        if not mem.check(buf, size):
-            return _err(PrtosError.INVALID_PARAM)
-        ch.data, ch.written, ch.write_time = mem.read(buf, size), True, now
+        ch.data, ch.written, ch.write_time = data, True, now
         for dst_id in ch.destinations:
             dst = self.ports[dst_id]
             if dst.open:  # D-61, K-07
@@ -512,23 +526,14 @@ class CommPorts:
 
     def queuing_send(self, key: VcpuKey, desc: Descriptor, buf: int, size: int) -> Outcome:
         """prtos_send_queuing_message: append, or OP_NOT_ALLOWED when the queue is full."""
-        port, err = self._op_port(key, desc, PortType.QUEUING, PortDirection.SOURCE)
-        if port is None:
-            return _err(err)
-        if size == 0:
-            return _err(PrtosError.INVALID_CONFIG)
-        ch = port.channel
-        if ch is None:  # K-08
-            return _ok()
+        early, message = self._outgoing(key, desc, PortType.QUEUING, buf, size)
+        if message is None:
+            return early
+        port, ch, data = message
         assert isinstance(ch, QueuingFifo)
-        if size > ch.config.max_message_length:
-            return _err(PrtosError.INVALID_CONFIG)
-        mem = self._mem(key[0])
-        if not mem.check(buf, size):
-            return _err(PrtosError.INVALID_PARAM)
         if ch.full:
             return _err(PrtosError.OP_NOT_ALLOWED)
-        ch.messages.append(mem.read(buf, size))
+        ch.messages.append(data)
         dst = self.ports[ch.destination] if ch.destination is not None else None
         if dst is not None and dst.open:  # K-07: a closed receiver still gets the message, silently
             self._bitmap(dst, True)
