@@ -78,6 +78,20 @@ class FaultReply:
     trap: list[int] | None = None
 
 
+def raise_record(
+    sup: Supervisor, key: VcpuKey, record: Record, now: int, trap: int = -1, error_code: int = 0
+) -> FaultReply:
+    """§9.5 "raising a record": audit, count, ``[HM]`` lines, log if enabled, then the partition's action."""
+    entry = sup.system.partitions[key[0]].hm_table()[record.event_id]
+    sup.obs.hm_raised(key, record, entry.action, entry.log, now)  # audit EVENT_RAISED, PART_ACTION; timeline
+    sup.table.system.num_of_hm_events += 1
+    for line in HealthMonitor.console_lines(record, entry.action, entry.log):
+        sup.console.hypervisor(line, now)
+    if entry.log:
+        sup.hm.log(record)
+    return apply_partition_action(sup, key, entry.action, record.event_id, now, trap, error_code)
+
+
 def raise_cpu_exception(sup: Supervisor, key: VcpuKey, msg: dict[str, Any]) -> FaultReply:
     """§9.5: a CPU exception (or panic) of a partition vCPU, from raising to the action."""
     pid, vcpu = key
@@ -88,41 +102,17 @@ def raise_cpu_exception(sup: Supervisor, key: VcpuKey, msg: dict[str, Any]) -> F
     if entry.action is HmAction.PROPAGATE and not entry.log and trap >= 0:
         return FaultReply(True, [trap, msg["error_code"]])  # fast path: no record, no console
     record = hm_record(event, pid, vcpu, now, pc=msg["pc"], psr=msg["eflags"])
-    sup.obs.hm_raised(key, record, entry.action, entry.log, now)  # audit EVENT_RAISED, PART_ACTION; timeline
-    sup.table.system.num_of_hm_events += 1
-    for line in HealthMonitor.console_lines(record, entry.action, entry.log):
-        sup.console.hypervisor(line, now)
-    if entry.log:
-        sup.hm.log(record)
-    return apply_partition_action(sup, key, entry.action, event, now, trap, msg["error_code"])
+    return raise_record(sup, key, record, now, trap, msg["error_code"])
 
 
 def raise_partition_error(sup: Supervisor, key: VcpuKey, now: int, payload: tuple[int, int, int, int]) -> FaultReply:
     """PARTITION_ERROR for an UNRECOVERABLE trace record (semantics.md §10.3 step 2, D-39)."""
-    pid, vcpu = key
-    entry = sup.system.partitions[pid].hm_table()[HmEvent.PARTITION_ERROR]
-    record = hm_record(HmEvent.PARTITION_ERROR, pid, vcpu, now, payload=payload)
-    sup.obs.hm_raised(key, record, entry.action, entry.log, now)  # audit EVENT_RAISED, PART_ACTION; timeline
-    sup.table.system.num_of_hm_events += 1
-    for line in HealthMonitor.console_lines(record, entry.action, entry.log):
-        sup.console.hypervisor(line, now)
-    if entry.log:
-        sup.hm.log(record)
-    return apply_partition_action(sup, key, entry.action, HmEvent.PARTITION_ERROR, now)
+    return raise_record(sup, key, hm_record(HmEvent.PARTITION_ERROR, key[0], key[1], now, payload=payload), now)
 
 
 def raise_fatal_error(sup: Supervisor, key: VcpuKey, now: int) -> FaultReply:
     """FATAL_ERROR at partition level for a vCPU that cannot continue (semantics.md §4.5, §9.5)."""
-    pid, vcpu = key
-    entry = sup.system.partitions[pid].hm_table()[0]
-    record = hm_record(0, pid, vcpu, now)
-    sup.obs.hm_raised(key, record, entry.action, entry.log, now)  # audit EVENT_RAISED, PART_ACTION; timeline
-    sup.table.system.num_of_hm_events += 1
-    for line in HealthMonitor.console_lines(record, entry.action, entry.log):
-        sup.console.hypervisor(line, now)
-    if entry.log:
-        sup.hm.log(record)
-    return apply_partition_action(sup, key, entry.action, 0, now)
+    return raise_record(sup, key, hm_record(HmEvent.FATAL_ERROR, key[0], key[1], now), now)
 
 
 def apply_partition_action(

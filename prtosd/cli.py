@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from prtosd import __version__
-from prtosd.config import ConfigError, load_system
+from prtosd.config import ConfigError, System, load_system
 from prtosd.config.serialize import system_to_json_data
 from prtosd.config.summary import render
 from prtosd.config.units import to_time
@@ -97,12 +97,7 @@ def build(
     from partitiond.build import build_partition
     from partitiond.toolchain import ToolchainError
 
-    try:
-        system = load_system(config)
-    except ConfigError as exc:
-        for d in exc.errors:
-            click.echo(str(d), err=True)
-        sys.exit(EXIT_CONFIG)
+    system = _load_or_exit(config)
     part = next((p for p in system.partitions if str(p.id) == partition or (p.name and p.name == partition)), None)
     if part is None:
         click.echo(f'prtosd: no partition "{partition}" in {config}', err=True)
@@ -120,6 +115,19 @@ def build(
         click.echo(f"prtosd: build failed:\n{exc}", err=True)
         sys.exit(EXIT_BUILD)
     click.echo(f"prtosd: built {output} for partition {part.id} at 0x{part.areas[0].start:x}", err=True)
+
+
+def _load_or_exit(config: str) -> System:
+    """Load a configuration for a command that needs it: diagnostics on stderr, exit 2 on errors."""
+    try:
+        system = load_system(config)
+    except ConfigError as exc:
+        for d in sorted([*exc.warnings, *exc.errors], key=lambda d: d.line):
+            click.echo(str(d), err=True)
+        sys.exit(EXIT_CONFIG)
+    for d in system.warnings:
+        click.echo(str(d), err=True)
+    return system
 
 
 def default_run_root() -> Path:
@@ -199,14 +207,7 @@ def start(
     from prtosd.images import ImageOptionError, parse_image_option, resolve_images
     from prtosd.supervisor import Supervisor, SupervisorError
 
-    try:
-        system = load_system(config)
-    except ConfigError as exc:
-        for d in sorted([*exc.warnings, *exc.errors], key=lambda d: d.line):
-            click.echo(str(d), err=True)
-        sys.exit(EXIT_CONFIG)
-    for d in system.warnings:
-        click.echo(str(d), err=True)
+    system = _load_or_exit(config)
     rdir = _make_run_dir(run_dir, system.name)
 
     def build(pid: int, sources: tuple[Path, ...]) -> Path:
