@@ -297,5 +297,33 @@ def report(gantt_file: str, run_dir: str | None) -> None:
     click.echo(f"prtosd: wrote {gantt_file} ({drawn})", err=True)
 
 
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option(
+    "--client",
+    "clients",
+    multiple=True,
+    metavar="NAME",
+    help="Client key pair to create and authorise (repeatable; default: one named 'client').",
+)
+@click.option("--force", is_flag=True, help="Replace existing key pairs (clients holding old keys are refused).")
+def keys(directory: str, clients: tuple[str, ...], force: bool) -> None:
+    """Create CURVE keys for TCP endpoints (--control / --listen) in DIRECTORY.
+
+    DIRECTORY/server.key is the public key clients need; DIRECTORY/clients/NAME.key_secret is one
+    client's key pair; DIRECTORY/authorized/ holds the public keys the daemon accepts (delete a
+    file there to revoke a client). Existing keys are kept unless --force.
+    """
+    from prtosd.keys import KeysError, generate
+
+    try:
+        written = generate(Path(directory), clients or ("client",), force=force)
+    except (KeysError, OSError) as exc:
+        click.echo(f"prtosd: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    for path in written:
+        click.echo(str(path))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,129 @@
+"""CURVE keys for every TCP endpoint of a system (control plane, remote partitions).
+
+A Unix socket in the 0700 run directory is protected by file permissions; a TCP endpoint is
+not, so ZeroMQ's CURVE (encryption plus public-key authentication, with a ZAP authenticator
+thread) guards each one. ``prtosd keys DIR`` writes one key directory:
+
+``DIR/server.key`` / ``DIR/server.key_secret``
+    the daemon's key pair (the public half is given to every client);
+``DIR/clients/NAME.key`` / ``DIR/clients/NAME.key_secret``
+    one key pair per client (a prtosctl user, a remote partition host);
+``DIR/authorized/NAME.key``
+    the public keys the daemon accepts — remove a file to revoke that client.
+
+Secret files are created 0600 and the directory 0700. The file format is pyzmq's
+(``zmq.auth.create_certificates``), so keys made with other ZeroMQ tools can be dropped in.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import zmq
+import zmq.auth
+from zmq.auth.thread import ThreadAuthenticator
+
+SERVER = "server"
+CLIENTS = "clients"
+AUTHORIZED = "authorized"
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class KeysError(Exception):
+    """A key directory or key file is missing or unreadable; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    public: bytes
+    secret: bytes
+
+
+def generate(directory: Path, clients: list[str] | tuple[str, ...] = ("client",), *, force: bool = False) -> list[Path]:
+    """Create (or extend) a key directory; returns the files written.
+
+    An existing server key pair is kept unless ``force``, so adding a client never invalidates
+    the keys already handed out.
+    """
+    for name in clients:
+        if not _NAME.match(name) or name == SERVER:
+            raise KeysError(f"invalid client name {name!r} (letters, digits, '_', '.', '-'; not 'server')")
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(directory, 0o700)
+    (directory / CLIENTS).mkdir(mode=0o700, exist_ok=True)
+    (directory / AUTHORIZED).mkdir(mode=0o700, exist_ok=True)
+    written: list[Path] = []
+    if force or not (directory / f"{SERVER}.key_secret").exists():
+        written += _create(directory, SERVER)
+    for name in clients:
+        if force or not (directory / CLIENTS / f"{name}.key_secret").exists():
+            written += _create(directory / CLIENTS, name)
+        shutil.copyfile(directory / CLIENTS / f"{name}.key", directory / AUTHORIZED / f"{name}.key")
+        written.append(directory / AUTHORIZED / f"{name}.key")
+    return written
+
+
+def _create(directory: Path, name: str) -> list[Path]:
+    public, secret = zmq.auth.create_certificates(str(directory), name)
+    os.chmod(secret, 0o600)
+    return [Path(public), Path(secret)]
+
+
+def load_pair(secret_file: Path) -> KeyPair:
+    """A key pair from a ``*.key_secret`` file."""
+    try:
+        public, secret = zmq.auth.load_certificate(str(secret_file))
+    except (OSError, ValueError) as exc:
+        raise KeysError(f"cannot read key file {secret_file}: {exc}") from None
+    if secret is None:
+        raise KeysError(f"{secret_file} holds no secret key (use the .key_secret file)")
+    return KeyPair(public, secret)
+
+
+def load_public(public_file: Path) -> bytes:
+    """The public key from a ``*.key`` (or ``*.key_secret``) file."""
+    try:
+        public, _ = zmq.auth.load_certificate(str(public_file))
+    except (OSError, ValueError) as exc:
+        raise KeysError(f"cannot read key file {public_file}: {exc}") from None
+    return public
+
+
+class CurveServer:
+    """Make sockets CURVE servers that accept only the keys in ``DIR/authorized``.
+
+    One ZAP authenticator thread per ZeroMQ context (ZeroMQ allows only one handler); call
+    :meth:`close` before terminating the context.
+    """
+
+    def __init__(self, ctx: zmq.Context, directory: Path):
+        self.directory = directory
+        self.pair = load_pair(directory / f"{SERVER}.key_secret")
+        authorized = directory / AUTHORIZED
+        if not authorized.is_dir():
+            raise KeysError(f"{authorized} is missing (create keys with 'prtosd keys {directory}')")
+        self.auth = ThreadAuthenticator(ctx)
+        self.auth.start()
+        self.auth.configure_curve(domain="*", location=str(authorized))
+
+    def secure(self, sock: zmq.Socket) -> None:
+        """Call before ``bind``."""
+        sock.curve_secretkey = self.pair.secret
+        sock.curve_publickey = self.pair.public
+        sock.curve_server = True
+
+    def close(self) -> None:
+        self.auth.stop()
+
+
+def secure_client(sock: zmq.Socket, client_secret_file: Path, server_public_file: Path) -> None:
+    """Make ``sock`` a CURVE client with its own key pair that trusts the given server key. Call
+    before ``connect``."""
+    pair = load_pair(client_secret_file)
+    sock.curve_secretkey = pair.secret
+    sock.curve_publickey = pair.public
+    sock.curve_serverkey = load_public(server_public_file)
