@@ -93,6 +93,34 @@ def load_public(public_file: Path) -> bytes:
     return public
 
 
+def check_server_dir(directory: Path) -> KeyPair:
+    """The server key pair of a key directory that has an ``authorized`` folder; KeysError otherwise.
+
+    Lets a command line check ``--keys`` before it starts anything.
+    """
+    if not directory.is_dir():
+        raise KeysError(f"no key directory {directory} (create one with 'prtosd keys {directory}')")
+    pair = load_pair(directory / f"{SERVER}.key_secret")
+    authorized = directory / AUTHORIZED
+    if not authorized.is_dir():
+        raise KeysError(f"{authorized} is missing (create keys with 'prtosd keys {directory}')")
+    return pair
+
+
+def authorized_names(directory: Path) -> dict[str, str]:
+    """Client name (file stem) by Z85 public key, for the keys in ``DIR/authorized``.
+
+    ZeroMQ reports the public key of a CURVE peer as its ``User-Id``; this names it in audit records.
+    """
+    names: dict[str, str] = {}
+    for path in sorted((directory / AUTHORIZED).glob("*.key")):
+        try:
+            names[load_public(path).decode()] = path.stem
+        except KeysError:
+            continue  # ZeroMQ's authenticator skips unreadable files too
+    return names
+
+
 class CurveServer:
     """Make sockets CURVE servers that accept only the keys in ``DIR/authorized``.
 
@@ -102,10 +130,8 @@ class CurveServer:
 
     def __init__(self, ctx: zmq.Context, directory: Path):
         self.directory = directory
-        self.pair = load_pair(directory / f"{SERVER}.key_secret")
+        self.pair = check_server_dir(directory)
         authorized = directory / AUTHORIZED
-        if not authorized.is_dir():
-            raise KeysError(f"{authorized} is missing (create keys with 'prtosd keys {directory}')")
         self.auth = ThreadAuthenticator(ctx)
         self.auth.start()
         self.auth.configure_curve(domain="*", location=str(authorized))
