@@ -308,7 +308,8 @@ class Client:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise DaemonNotFound(f"{self.where} did not answer {cmd} within {limit:g} s")
+                hint = " (is prtosd listening there?)" if self._link is not None and not self._link.up else ""
+                raise DaemonNotFound(f"{self.where} did not answer {cmd} within {limit:g} s{hint}")
             if not self._sock.poll(int(min(left, 0.2) * 1000) + 1):
                 if self._link is not None:
                     self._link.check()

@@ -167,10 +167,10 @@ class ControlServer:
             return
         if timeout_ms > 0 and not self._ready(tcp):
             self._poller.poll(timeout_ms)
+        tcp.count_refusals(self.handshakes)  # first, so a status asked for afterwards shows them
         self._serve(self.sock, None)
         if not self.sup.halted:
             self._serve(tcp.sock, tcp)
-        tcp.count_refusals(self.handshakes)
 
     def _ready(self, tcp: _TcpEndpoint) -> bool:
         return any(s.get(zmq.EVENTS) & zmq.POLLIN for s in (self.sock, tcp.sock, tcp.monitor))
