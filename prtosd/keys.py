@@ -9,7 +9,8 @@ thread) guards each one. ``prtosd keys DIR`` writes one key directory:
 ``DIR/clients/NAME.key`` / ``DIR/clients/NAME.key_secret``
     one key pair per client (a prtosctl user, a remote partition host);
 ``DIR/authorized/NAME.key``
-    the public keys the daemon accepts — remove a file to revoke that client.
+    the public keys the daemon accepts, looked up at every handshake — remove a file to revoke
+    that client (its new connections are refused at once).
 
 Secret files are created 0600 and the directory 0700. The file format is pyzmq's
 (``zmq.auth.create_certificates``), so keys made with other ZeroMQ tools can be dropped in.
@@ -113,12 +114,27 @@ def authorized_names(directory: Path) -> dict[str, str]:
     ZeroMQ reports the public key of a CURVE peer as its ``User-Id``; this names it in audit records.
     """
     names: dict[str, str] = {}
-    for path in sorted((directory / AUTHORIZED).glob("*.key")):
+    try:
+        paths = sorted((directory / AUTHORIZED).glob("*.key"))
+    except OSError:
+        return names  # an unreadable directory authorises nobody
+    for path in paths:
         try:
             names[load_public(path).decode()] = path.stem
         except KeysError:
-            continue  # ZeroMQ's authenticator skips unreadable files too
+            continue  # a file that is not a key authorises nobody
     return names
+
+
+class _AuthorizedDir:
+    """Looks a client key up in ``DIR/authorized`` at each handshake, so that removing a file
+    revokes that client at once (new connections; a connection already made stays)."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def callback(self, domain: str, z85_key: bytes) -> bool:
+        return z85_key.decode() in authorized_names(self.directory.parent)
 
 
 class CurveServer:
@@ -134,7 +150,7 @@ class CurveServer:
         authorized = directory / AUTHORIZED
         self.auth = ThreadAuthenticator(ctx)
         self.auth.start()
-        self.auth.configure_curve(domain="*", location=str(authorized))
+        self.auth.configure_curve_callback(domain="*", credentials_provider=_AuthorizedDir(authorized))
 
     def secure(self, sock: zmq.Socket) -> None:
         """Call before ``bind``."""

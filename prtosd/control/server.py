@@ -311,6 +311,7 @@ class _TcpEndpoint:
         except KeysError as exc:
             self.ctx.term()
             raise ControlSetupError(str(exc)) from None
+        self.keys = conf.keys
         self.names = authorized_names(conf.keys)
         self.sock = self.ctx.socket(zmq.ROUTER)
         self.sock.setsockopt(zmq.LINGER, 0)
@@ -335,6 +336,8 @@ class _TcpEndpoint:
             key = frame.get("User-Id")
         except zmq.ZMQError:
             return "?"
+        if key not in self.names:  # a key authorised since the start
+            self.names = authorized_names(self.keys)
         return self.names.get(key, key)
 
     def count_refusals(self, counters: dict[str, int]) -> None:
