@@ -17,7 +17,8 @@ the daemon went away.
 
 Errors are exceptions with the ``prtosctl`` exit code attached (:attr:`ClientError.exit_code`):
 :class:`DaemonNotFound` (3: nothing running, or it does not answer), :class:`Unauthorised` (4:
-run token or CURVE key refused), :class:`BadKey` (2: a key file given cannot be used) and
+run token or CURVE key refused), :class:`BadOption` (2: an endpoint or key file given cannot be
+used) and
 :class:`CommandFailed` (1: the daemon refused the command; ``errno`` is a PRTOS code or a
 :class:`~prtosd.control.errors.CtlErrno`).
 """
@@ -74,8 +75,8 @@ class Unauthorised(ClientError):
     exit_code = EXIT_UNAUTHORISED
 
 
-class BadKey(ClientError):
-    """A key file or endpoint given for a TCP connection cannot be used (a usage error)."""
+class BadOption(ClientError):
+    """An endpoint or key file given for a TCP connection cannot be used (a usage error)."""
 
     exit_code = EXIT_USAGE
 
@@ -239,9 +240,9 @@ class Client:
         try:
             endpoint = parse_tcp_endpoint(endpoint)
         except ValueError as exc:
-            raise BadKey(str(exc)) from None
+            raise BadOption(str(exc)) from None
         if endpoint.endswith(":0"):
-            raise BadKey(f"{endpoint}: give the port the daemon listens on (see its ctl.json)")
+            raise BadOption(f"{endpoint}: give the port the daemon listens on (see its ctl.json)")
         self = cls.__new__(cls)
         self.run_dir = None
         self.info = None
@@ -263,9 +264,13 @@ class Client:
             except KeysError as exc:
                 self._sock.close(0)
                 self._ctx.term()
-                raise BadKey(str(exc)) from None
+                raise BadOption(str(exc)) from None
             self._link = _Handshake(self._sock, endpoint)
-        self._sock.connect(endpoint)
+        try:
+            self._sock.connect(endpoint)
+        except zmq.ZMQError as exc:
+            self.close()
+            raise BadOption(f"cannot connect to {endpoint}: {exc}") from None
 
     @property
     def where(self) -> str:
@@ -479,7 +484,7 @@ def follow_file(path: Path, alive: Callable[[], bool]) -> Iterator[bytes]:
 
 
 __all__ = [
-    "BadKey",
+    "BadOption",
     "Client",
     "ClientError",
     "CommandFailed",

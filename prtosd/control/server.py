@@ -181,14 +181,13 @@ class ControlServer:
             return
         for _ in range(BATCH):
             try:
-                if tcp is None:
-                    frames = sock.recv_multipart(zmq.NOBLOCK)
-                    self._handle(frames)
-                else:
-                    parts = sock.recv_multipart(zmq.NOBLOCK, copy=False)
-                    self._handle([p.bytes for p in parts], tcp.client_name(parts[-1]), tcp.sock)
+                parts = sock.recv_multipart(zmq.NOBLOCK, copy=tcp is None)
             except zmq.Again:
                 return
+            if tcp is None:
+                self._handle(parts)
+            else:  # frames, not bytes: the last one carries the client's key (User-Id)
+                self._handle([p.bytes for p in parts], tcp.client_name(parts[-1]), tcp.sock)
             if self.sup.halted:
                 return
 
