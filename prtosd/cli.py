@@ -203,7 +203,7 @@ def _status_line(virtual_us: int, wall_s: float) -> None:
     "--keys",
     "keys_dir",
     type=click.Path(file_okay=False),
-    help="Key directory made by 'prtosd keys' (needed by --control): server key pair and authorised clients.",
+    help="Key directory made by 'prtosd keys': the server key pair and the authorised client keys.",
 )
 def start(
     config: str,
@@ -300,9 +300,7 @@ def _control_option(control: str | None, keys_dir: str | None) -> TcpControl | N
     from prtosd.keys import KeysError, check_server_dir
 
     if control is None:
-        if keys_dir is not None:
-            raise click.UsageError("--keys is only used with --control tcp://ADDR:PORT")
-        return None
+        return None  # --keys alone is not an error: other TCP endpoints use the same key directory
     if keys_dir is None:
         raise click.UsageError("--control needs --keys DIR (a key directory made by 'prtosd keys DIR')")
     try:
