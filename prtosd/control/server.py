@@ -59,6 +59,8 @@ AUDIT_NAME = "audit.log"
 BATCH = 16
 #: How long closing waits for the last replies to leave (ms).
 CLOSE_LINGER_MS = 500
+#: How often (wall s) a step of the run loop looks at the TCP endpoint when nothing waits.
+TCP_POLL_S = 0.001
 #: Handshake failures the TCP endpoint's monitor reports, by the counter they go to.
 HANDSHAKE_EVENTS = {
     zmq.EVENT_HANDSHAKE_FAILED_AUTH: "handshake_refused_auth",
@@ -129,6 +131,7 @@ class ControlServer:
             except ControlSetupError:
                 self.sock.close(0)
                 raise
+            self._tcp_due = 0.0
             self._poller = zmq.Poller()
             for s in (self.sock, self.tcp.sock, self.tcp.monitor):
                 self._poller.register(s, zmq.POLLIN)
@@ -155,30 +158,30 @@ class ControlServer:
     # -- serving --------------------------------------------------------------------------------
 
     def poll(self, timeout_ms: int = 0) -> None:
-        """Answer waiting requests; with ``timeout_ms`` wait that long for the first one."""
-        tcp = self.tcp
-        if tcp is None:
-            if timeout_ms <= 0:
-                if not self.sock.get(zmq.EVENTS) & zmq.POLLIN:
-                    return
-            elif not self.sock.poll(timeout_ms):
-                return
-            self._serve(self.sock, None)
-            return
-        if timeout_ms > 0 and not self._ready(tcp):
-            self._poller.poll(timeout_ms)
-        tcp.count_refusals(self.handshakes)  # first, so a status asked for afterwards shows them
-        self._serve(self.sock, None)
-        if not self.sup.halted:
-            self._serve(tcp.sock, tcp)
+        """Answer waiting requests; with ``timeout_ms`` wait that long for the first one.
 
-    def _ready(self, tcp: _TcpEndpoint) -> bool:
-        return any(s.get(zmq.EVENTS) & zmq.POLLIN for s in (self.sock, tcp.sock, tcp.monitor))
+        Called once per step of the supervisor's loop, so the idle case is one ``ZMQ_EVENTS``
+        read; the TCP endpoint and its monitor are looked at once per :data:`TCP_POLL_S` of wall
+        time (and on every wait), which only delays when a TCP request is seen, never its effect.
+        """
+        tcp = self.tcp
+        if timeout_ms > 0:
+            if tcp is None:
+                if not self.sock.poll(timeout_ms):
+                    return
+            else:
+                self._poller.poll(timeout_ms)
+        if tcp is not None and (timeout_ms > 0 or time.monotonic() >= self._tcp_due):
+            self._tcp_due = time.monotonic() + TCP_POLL_S
+            tcp.count_refusals(self.handshakes)  # first, so a status asked for afterwards shows them
+            self._serve(self.sock, None)
+            if not self.sup.halted:
+                self._serve(tcp.sock, tcp)
+        elif self.sock.get(zmq.EVENTS) & zmq.POLLIN:
+            self._serve(self.sock, None)
 
     def _serve(self, sock: zmq.Socket, tcp: _TcpEndpoint | None) -> None:
         """Handle up to BATCH requests waiting on one socket."""
-        if not sock.get(zmq.EVENTS) & zmq.POLLIN:
-            return
         for _ in range(BATCH):
             try:
                 parts = sock.recv_multipart(zmq.NOBLOCK, copy=tcp is None)
