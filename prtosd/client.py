@@ -18,9 +18,8 @@ the daemon went away.
 Errors are exceptions with the ``prtosctl`` exit code attached (:attr:`ClientError.exit_code`):
 :class:`DaemonNotFound` (3: nothing running, or it does not answer), :class:`Unauthorised` (4:
 run token or CURVE key refused), :class:`BadOption` (2: an endpoint or key file given cannot be
-used) and
-:class:`CommandFailed` (1: the daemon refused the command; ``errno`` is a PRTOS code or a
-:class:`~prtosd.control.errors.CtlErrno`).
+used) and :class:`CommandFailed` (1: the daemon refused the command; ``errno`` is a PRTOS code or
+a :class:`~prtosd.control.errors.CtlErrno`).
 """
 
 from __future__ import annotations
