@@ -204,3 +204,14 @@ def test_start_fails_cleanly_when_the_port_is_taken(tmp_path: Path, keys: Path) 
     assert run.returncode == 2
     assert f"--control: cannot listen on tcp://127.0.0.1:{port}" in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "run" / "ctl.json").exists()
+
+
+def test_prtosctl_connect_option_errors(keys: Path, tmp_path: Path) -> None:
+    server = str(keys / "server.key")
+    res = prtosctl("--connect", "tcp://127.0.0.1:9", "status")
+    assert res.returncode == 2 and "--connect needs --key" in res.stderr
+    res = prtosctl("--connect", "tcp://127.0.0.1:9", "--key", str(tmp_path / "nope.key_secret"), "--server-key", server, "status")
+    assert res.returncode == 2 and "cannot read key file" in res.stderr
+    res = prtosctl("--connect", "127.0.0.1:9", "--key", str(keys / "clients" / "ops.key_secret"), "--server-key", server, "status")
+    assert res.returncode == 2 and "expected tcp://HOST:PORT" in res.stderr
+    assert "Traceback" not in res.stderr
