@@ -14,6 +14,7 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +23,9 @@ from prtosd.config import ConfigError, System, load_system
 from prtosd.config.serialize import system_to_json_data
 from prtosd.config.summary import render
 from prtosd.config.units import to_time
+
+if TYPE_CHECKING:
+    from prtosd.control.server import TcpControl
 
 EXIT_CONFIG = 2
 EXIT_BUILD = 3
@@ -188,6 +192,19 @@ def _status_line(virtual_us: int, wall_s: float) -> None:
     help="Keep running when nothing can run (or at --until): stand still, answering prtosctl, until halted "
     "by prtosctl or SIGTERM.",
 )
+@click.option(
+    "--control",
+    "control",
+    metavar="tcp://ADDR:PORT",
+    help="Also serve prtosctl on this TCP endpoint, CURVE-secured with --keys (PORT 0: any free port; the "
+    "endpoint chosen is in <run dir>/ctl.json).",
+)
+@click.option(
+    "--keys",
+    "keys_dir",
+    type=click.Path(file_okay=False),
+    help="Key directory made by 'prtosd keys': the server key pair and the authorised client keys.",
+)
 def start(
     config: str,
     images: tuple[str, ...],
@@ -196,6 +213,8 @@ def start(
     timestamps: bool,
     pace: str,
     serve: bool,
+    control: str | None,
+    keys_dir: str | None,
 ) -> None:
     """Run the system described by CONFIG.
 
@@ -204,9 +223,11 @@ def start(
     partition is halted, or on Ctrl-C.
     """
     from partitiond.toolchain import ToolchainError
+    from prtosd.control.server import ControlSetupError
     from prtosd.images import ImageOptionError, parse_image_option, resolve_images
     from prtosd.supervisor import Supervisor, SupervisorError
 
+    tcp = _control_option(control, keys_dir)
     system = _load_or_exit(config)
     rdir = _make_run_dir(run_dir, system.name)
 
@@ -245,7 +266,10 @@ def start(
             pace=pace == "realtime",
             serve=serve,
         )
+        sup.control_tcp = tcp
         sup.start()
+        if sup.control is not None and sup.control.tcp is not None:
+            click.echo(f"prtosd: control endpoint {sup.control.tcp.endpoint}", err=True)
         stats = sup.run(_status_line if sys.stderr.isatty() else None)
         if sys.stderr.isatty():
             click.echo("\r\033[K", nl=False, err=True)
@@ -259,12 +283,34 @@ def start(
     except SupervisorError as exc:
         click.echo(f"prtosd: {exc}", err=True)
         code = EXIT_RUN
+    except ControlSetupError as exc:
+        click.echo(f"prtosd: --control: {exc}", err=True)
+        code = EXIT_CONFIG
     finally:
         if sup is not None:
             sup.close()
         for s, h in old.items():
             signal.signal(s, h)
     sys.exit(code)
+
+
+def _control_option(control: str | None, keys_dir: str | None) -> TcpControl | None:
+    """Check ``--control``/``--keys`` before anything starts; usage errors exit 2."""
+    from prtosd.control.server import TcpControl, parse_tcp_endpoint
+    from prtosd.keys import KeysError, check_server_dir
+
+    if control is None:
+        return None  # --keys alone is not an error: other TCP endpoints use the same key directory
+    if keys_dir is None:
+        raise click.UsageError("--control needs --keys DIR (a key directory made by 'prtosd keys DIR')")
+    try:
+        endpoint = parse_tcp_endpoint(control)
+        check_server_dir(Path(keys_dir))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--control") from None
+    except KeysError as exc:
+        raise click.BadParameter(str(exc), param_hint="--keys") from None
+    return TcpControl(endpoint, Path(keys_dir).resolve())
 
 
 @main.command()

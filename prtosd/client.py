@@ -9,10 +9,17 @@ request/reply envelope of :mod:`ipc.messages` over a DEALER socket: every reques
 fresh id, replies are matched by id, every wait has a wall-clock timeout and notices when the
 daemon's process is gone — a client never hangs on a dead system.
 
+:meth:`Client.connect_tcp` reaches a daemon started with ``--control tcp://...`` instead: a
+CURVE client whose key pair is the credential (no run token). A refused key never gets an
+answer from ZeroMQ, so a monitor on the socket watches the handshake and turns its failure into
+:class:`Unauthorised` at once rather than a timeout; a connection lost after the handshake means
+the daemon went away.
+
 Errors are exceptions with the ``prtosctl`` exit code attached (:attr:`ClientError.exit_code`):
-:class:`DaemonNotFound` (3: nothing running, or it does not answer), :class:`Unauthorised` (4)
-and :class:`CommandFailed` (1: the daemon refused the command; ``errno`` is a PRTOS code or a
-:class:`~prtosd.control.errors.CtlErrno`).
+:class:`DaemonNotFound` (3: nothing running, or it does not answer), :class:`Unauthorised` (4:
+run token or CURVE key refused), :class:`BadOption` (2: an endpoint or key file given cannot be
+used) and :class:`CommandFailed` (1: the daemon refused the command; ``errno`` is a PRTOS code or
+a :class:`~prtosd.control.errors.CtlErrno`).
 """
 
 from __future__ import annotations
@@ -27,13 +34,24 @@ from typing import Any
 
 import psutil
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
 from ipc.messages import ProtocolError, decode, encode, make
-from prtosd.control.errors import EXIT_NO_DAEMON, EXIT_REFUSED, EXIT_UNAUTHORISED, CtlErrno, exit_code
-from prtosd.control.server import INFO_NAME, SOCKET_NAME
+from prtosd.control.errors import (
+    EXIT_NO_DAEMON,
+    EXIT_REFUSED,
+    EXIT_UNAUTHORISED,
+    EXIT_USAGE,
+    CtlErrno,
+    exit_code,
+)
+from prtosd.control.server import INFO_NAME, SOCKET_NAME, parse_tcp_endpoint
+from prtosd.keys import KeysError, secure_client
 
 #: Default wall-clock limit of one request (s).
 DEFAULT_TIMEOUT = 10.0
+#: Most records one hm_log/trace_dump reply holds (the commands' ``limit``).
+MAX_RECORDS = 1000
 #: How often followers (hm log, trace, console) look for new data (wall s).
 FOLLOW_INTERVAL = 0.2
 
@@ -54,6 +72,12 @@ class Unauthorised(ClientError):
     """The run token is unreadable or was refused."""
 
     exit_code = EXIT_UNAUTHORISED
+
+
+class BadOption(ClientError):
+    """An endpoint or key file given for a TCP connection cannot be used (a usage error)."""
+
+    exit_code = EXIT_USAGE
 
 
 class CommandFailed(ClientError):
@@ -139,33 +163,133 @@ def find_run_dir(run_dir: str | Path | None = None, system: str | None = None, r
     return found[0].run_dir
 
 
+class _Handshake:
+    """What a TCP client socket's monitor has said: handshake done, refused, or connection lost."""
+
+    EVENTS = (
+        zmq.EVENT_HANDSHAKE_SUCCEEDED
+        | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+        | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+        | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+        | zmq.EVENT_DISCONNECTED
+    )
+
+    def __init__(self, sock: zmq.Socket, endpoint: str):
+        self.endpoint = endpoint
+        self.monitor = sock.get_monitor_socket(self.EVENTS)
+        self.up = False
+        self.lost = False
+        self.refused: int | None = None  # the failure event, if the handshake failed
+
+    def update(self) -> None:
+        while self.monitor.poll(0):
+            event = recv_monitor_message(self.monitor)["event"]
+            if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self.up = True
+            elif event == zmq.EVENT_DISCONNECTED:
+                self.lost = self.lost or self.up
+                self.up = False
+            elif self.refused is None:
+                self.refused = event
+
+    def check(self) -> None:
+        """Raise if the daemon refused us or went away."""
+        self.update()
+        if self.refused == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+            raise Unauthorised(f"{self.endpoint} refused the client key: key not authorised")
+        if self.refused is not None:
+            raise Unauthorised(f"no answer from {self.endpoint}: key not authorised or wrong server key?")
+        if self.lost:
+            raise DaemonNotFound(f"prtosd at {self.endpoint} closed the connection (it has stopped?)")
+
+    def close(self) -> None:
+        self.monitor.close(0)
+
+
 class Client:
     """A connection to the control endpoint of one running system."""
 
     def __init__(self, run_dir: str | Path, *, timeout: float = DEFAULT_TIMEOUT, token: str | None = None):
-        self.run_dir = Path(run_dir)
-        info = read_info(self.run_dir)
+        path = Path(run_dir)
+        self.run_dir: Path | None = path
+        info = read_info(path)
         if info is None:
-            raise DaemonNotFound(f"no prtosd is running in {self.run_dir}")
-        self.info = info
+            raise DaemonNotFound(f"no prtosd is running in {path}")
+        self.info: SystemInfo | None = info
         self.timeout = timeout
         if token is None:
             try:
-                token = (self.run_dir / "token").read_text().strip()
+                token = (path / "token").read_text().strip()
             except OSError as exc:
                 raise Unauthorised(f"cannot read the run token: {exc.strerror}") from None
         self._token = token
+        self._open(f"ipc://{path / SOCKET_NAME}")
+
+    @classmethod
+    def connect_tcp(
+        cls,
+        endpoint: str,
+        key_file: str | Path,
+        server_key_file: str | Path,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> Client:
+        """Connect to ``prtosd start --control tcp://...`` with a client key pair (``*.key_secret``)
+        from ``prtosd keys`` and the daemon's public ``server.key``."""
+        try:
+            endpoint = parse_tcp_endpoint(endpoint)
+        except ValueError as exc:
+            raise BadOption(str(exc)) from None
+        if endpoint.endswith(":0"):
+            raise BadOption(f"{endpoint}: give the port the daemon listens on (see its ctl.json)")
+        self = cls.__new__(cls)
+        self.run_dir = None
+        self.info = None
+        self.timeout = timeout
+        self._token = ""  # the CURVE key is the credential
+        self._open(endpoint, (Path(key_file), Path(server_key_file)))
+        return self
+
+    def _open(self, endpoint: str, curve: tuple[Path, Path] | None = None) -> None:
+        self.endpoint = endpoint
         self._next_id = 0
         self._ctx = zmq.Context()
         self._sock = self._ctx.socket(zmq.DEALER)
         self._sock.setsockopt(zmq.LINGER, 0)
-        self._sock.connect(f"ipc://{self.run_dir / SOCKET_NAME}")
+        self._link: _Handshake | None = None
+        if curve is not None:
+            try:
+                secure_client(self._sock, *curve)
+            except KeysError as exc:
+                self._sock.close(0)
+                self._ctx.term()
+                raise BadOption(str(exc)) from None
+            self._link = _Handshake(self._sock, endpoint)
+        try:
+            self._sock.connect(endpoint)
+        except zmq.ZMQError as exc:
+            self.close()
+            raise BadOption(f"cannot connect to {endpoint}: {exc}") from None
+
+    @property
+    def where(self) -> str:
+        """The daemon, for messages."""
+        return f"prtosd (pid {self.info.pid})" if self.info is not None else f"prtosd at {self.endpoint}"
 
     def alive(self) -> bool:
-        """Whether the daemon still serves the run directory (it removes ``ctl.json`` when it stops)."""
+        """Whether the daemon still serves the run directory (it removes ``ctl.json`` when it stops),
+        or, over TCP, whether the connection has not been refused or lost."""
+        if self._link is not None:
+            self._link.update()
+            return not self._link.lost and self._link.refused is None
+        assert self.info is not None and self.run_dir is not None
         return pid_alive(self.info.pid) and (self.run_dir / INFO_NAME).exists()
 
     def close(self) -> None:
+        if self._link is not None:
+            with contextlib.suppress(zmq.ZMQError):
+                self._sock.disable_monitor()
+            self._link.close()
         self._sock.close(0)
         self._ctx.term()
 
@@ -188,10 +312,13 @@ class Client:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise DaemonNotFound(f"prtosd (pid {self.info.pid}) did not answer {cmd} within {limit:g} s")
+                hint = " (is prtosd listening there?)" if self._link is not None and not self._link.up else ""
+                raise DaemonNotFound(f"{self.where} did not answer {cmd} within {limit:g} s{hint}")
             if not self._sock.poll(int(min(left, 0.2) * 1000) + 1):
-                if not self.alive():
-                    raise DaemonNotFound(f"prtosd (pid {self.info.pid}) has exited")
+                if self._link is not None:
+                    self._link.check()
+                elif not self.alive():
+                    raise DaemonNotFound(f"{self.where} has exited")
                 continue
             try:
                 reply = decode(self._sock.recv())
@@ -249,23 +376,37 @@ class Client:
 
     # -- followers ------------------------------------------------------------------------------------
 
-    def records(self, cmd: str, props: dict[str, Any], *, follow: bool = False) -> Iterator[dict[str, Any]]:
+    def records(
+        self,
+        cmd: str,
+        props: dict[str, Any],
+        *,
+        follow: bool = False,
+        on_gap: Callable[[], None] | None = None,
+    ) -> Iterator[dict[str, Any]]:
         """Every record of the HM log (``hm_log``) or a trace stream (``trace_dump``), oldest first.
 
         With ``follow``, keep polling for new records until the daemon exits. Positions count from
-        the oldest record present, so records overwritten in a full (wrapping) log may be missed.
+        the oldest record present, so they shift when a full log wraps; the last record seen is
+        therefore found again before each read (:meth:`_relocate`). When it has been overwritten
+        before it could be found, ``on_gap`` is called and reading restarts at the oldest record.
         """
-        pos = 0
+        pos = 0  # position of the next record to read, if nothing was dropped since
+        last: dict[str, Any] | None = None  # the last record yielded
         while True:
             try:
+                if last is not None:
+                    pos = self._relocate(cmd, props, last, pos, on_gap)
                 data = self.call(cmd, {**props, "start": pos})
             except DaemonNotFound:
-                if follow and pos:
+                if follow and last is not None:
                     return
                 raise
-            pos = min(pos, data["count"])
-            yield from data["records"]
-            pos += len(data["records"])
+            records = data["records"]
+            yield from records
+            if records:
+                last = records[-1]
+                pos += len(records)
             if pos < data["count"]:
                 continue
             if not follow:
@@ -273,12 +414,38 @@ class Client:
             if not _wait(FOLLOW_INTERVAL, self.alive):
                 return
 
+    def _relocate(
+        self, cmd: str, props: dict[str, Any], last: dict[str, Any], pos: int, on_gap: Callable[[], None] | None
+    ) -> int:
+        """Where reading continues: just after ``last``, which was at ``pos - 1`` when it was read.
+
+        A log only drops its oldest records, so ``last`` is now at ``pos - 1`` or below; it is
+        searched downwards from there (one request of one record when nothing was dropped).
+        """
+        if self.call(cmd, {**props, "start": pos - 1, "limit": 1})["records"] == [last]:
+            return pos
+        end = pos - 1  # positions below end still to search
+        while end > 0:
+            start = max(0, end - MAX_RECORDS)
+            window = self.call(cmd, {**props, "start": start, "limit": end - start})["records"]
+            for i in range(len(window) - 1, -1, -1):
+                if window[i] == last:
+                    return start + i + 1
+            end = start
+        if on_gap is not None:
+            on_gap()
+        return 0
+
     def console_path(self, partition: int | str) -> Path:
-        """The file with everything partition ``partition`` (id or name) wrote to its console."""
-        parts = self.status()["partitions"]
-        for p in parts:
+        """The file with everything partition ``partition`` (id or name) wrote to its console.
+
+        Over TCP this is the path on the daemon's machine (as ``status`` reports its run directory).
+        """
+        st = self.status()
+        run_dir = self.run_dir if self.run_dir is not None else Path(st["run_dir"])
+        for p in st["partitions"]:
             if str(partition) in (str(p["id"]), p["name"]):
-                return self.run_dir / "console" / f"P{p['id']}.log"
+                return run_dir / "console" / f"P{p['id']}.log"
         raise CommandFailed(CtlErrno.NO_SUCH_PARTITION, f"no partition {partition}")
 
     def console(self, partition: int | str, *, follow: bool = False) -> Iterator[bytes]:
@@ -316,6 +483,7 @@ def follow_file(path: Path, alive: Callable[[], bool]) -> Iterator[bytes]:
 
 
 __all__ = [
+    "BadOption",
     "Client",
     "ClientError",
     "CommandFailed",

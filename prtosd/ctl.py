@@ -4,8 +4,9 @@ The help of each command that talks to the daemon is the docstring of its contro
 (:mod:`prtosd.control`), so the wire message and the usage are written once.
 
 Exit codes: 0 success; 1 the daemon refused the command or reported an error (a PRTOS code such
-as -1 NO_ACTION, or a control error); 2 bad command line; 3 no running system found, or it does
-not answer; 4 unauthorised (the run token is unreadable or was refused).
+as -1 NO_ACTION, or a control error); 2 bad command line (or an unusable key file); 3 no running
+system found, or it does not answer; 4 unauthorised (the run token is unreadable or was refused,
+or the TCP endpoint refused the CURVE handshake).
 """
 
 from __future__ import annotations
@@ -30,13 +31,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Target:
     """Where the system to control is: from the global options."""
 
-    def __init__(self, run_dir: str | None, system: str | None, root: str | None, timeout: float):
+    def __init__(
+        self,
+        run_dir: str | None,
+        system: str | None,
+        root: str | None,
+        timeout: float,
+        tcp: tuple[str, str, str] | None = None,
+    ):
         self.run_dir = run_dir
         self.system = system
         self.root = Path(root) if root else None
         self.timeout = timeout
+        self.tcp = tcp  # (endpoint, client key_secret file, server.key file) of --connect
 
     def client(self) -> Client:
+        if self.tcp is not None:
+            return Client.connect_tcp(*self.tcp, timeout=self.timeout)
         return Client(find_run_dir(self.run_dir, self.system, self.root), timeout=self.timeout)
 
 
@@ -75,15 +86,52 @@ def _echo_json(data: Any) -> None:
 @click.option("-s", "--system", "system", help="Name of the system (searched under the run-dir root).")
 @click.option("--root", envvar="PRTOSD_RUN_ROOT", type=click.Path(file_okay=False), help="Run-dir root to search.")
 @click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for an answer.")
+@click.option(
+    "--connect",
+    envvar="PRTOSCTL_CONNECT",
+    metavar="tcp://HOST:PORT",
+    help="Control the daemon listening there (prtosd start --control) instead of a local run directory.",
+)
+@click.option(
+    "--key",
+    envvar="PRTOSCTL_KEY",
+    type=click.Path(dir_okay=False),
+    help="With --connect: this client's key pair (DIR/clients/NAME.key_secret from 'prtosd keys').",
+)
+@click.option(
+    "--server-key",
+    envvar="PRTOSCTL_SERVER_KEY",
+    type=click.Path(dir_okay=False),
+    help="With --connect: the daemon's public key (DIR/server.key).",
+)
 @click.pass_context
-def main(ctx: click.Context, run_dir: str | None, system: str | None, root: str | None, timeout: float) -> None:
+def main(
+    ctx: click.Context,
+    run_dir: str | None,
+    system: str | None,
+    root: str | None,
+    timeout: float,
+    connect: str | None,
+    key: str | None,
+    server_key: str | None,
+) -> None:
     """Control a running prtosd system.
 
     The system is the one in --run-dir, else the one named --system, else the only one running
-    under the run-dir root. Exit codes: 0 ok, 1 refused by the daemon, 2 usage, 3 no system
-    running (or no answer), 4 unauthorised.
+    under the run-dir root; with --connect, the daemon at that TCP endpoint (CURVE: --key and
+    --server-key). Exit codes: 0 ok, 1 refused by the daemon, 2 usage, 3 no system running (or no
+    answer), 4 unauthorised (token or key refused).
     """
-    ctx.obj = Target(run_dir, system, root, timeout)
+    tcp = None
+    if connect is not None:
+        if key is None or server_key is None:
+            raise click.UsageError("--connect needs --key CLIENT.key_secret and --server-key server.key")
+        if run_dir is not None or system is not None:
+            raise click.UsageError("--connect and --run-dir/--system choose the system in two ways; give one")
+        tcp = (connect, key, server_key)
+    elif key is not None or server_key is not None:
+        raise click.UsageError("--key and --server-key are only used with --connect tcp://HOST:PORT")
+    ctx.obj = Target(run_dir, system, root, timeout, tcp)
 
 
 pass_target = click.make_pass_decorator(Target)
@@ -110,7 +158,10 @@ def render_status(s: dict[str, Any]) -> str:
         f"state {s['state']}  virtual time {s['vtime_us'] / 1e6:.6f} s  MAF count {s['current_maf']}  "
         f"system resets {s['reset_counter']}  HM events {s['num_of_hm_events']}",
         f"control requests {ctl.get('requests', 0)}  rejected {ctl.get('rejected', 0)}  "
-        f"unauthorised {ctl.get('unauthorised', 0)}",
+        f"unauthorised {ctl.get('unauthorised', 0)}  TCP handshakes refused: "
+        f"key {ctl.get('handshake_refused_auth', 0)}  protocol {ctl.get('handshake_refused_protocol', 0)}  "
+        f"other {ctl.get('handshake_refused_other', 0)}",
+        f"partition endpoint messages rejected {s.get('rejected_vcpu_messages', 0)}",
         "",
         f"{'ID':>3} {'NAME':<16} {'STATE':<10} {'OPMODE':<11} {'RESETS':>6} {'EXEC(us)':>12} {'VIRQS':>6} "
         f"{'SP r/w':>11} {'QP s/r':>11}",
@@ -242,9 +293,13 @@ def plan_status(target: Target, as_json: bool) -> None:
 # -- hm and trace logs ----------------------------------------------------------------------------
 
 
+def _gap() -> None:
+    click.echo("prtosctl: the log wrapped; records overwritten before they could be read are missing", err=True)
+
+
 def _print_records(target: Target, cmd: str, props: dict[str, Any], follow: bool, as_json: bool, fmt: Callable) -> None:
     with target.client() as client:
-        for rec in client.records(cmd, props, follow=follow):
+        for rec in client.records(cmd, props, follow=follow, on_gap=_gap):
             click.echo(json.dumps(rec, sort_keys=True) if as_json else fmt(rec))
 
 

@@ -9,7 +9,8 @@ thread) guards each one. ``prtosd keys DIR`` writes one key directory:
 ``DIR/clients/NAME.key`` / ``DIR/clients/NAME.key_secret``
     one key pair per client (a prtosctl user, a remote partition host);
 ``DIR/authorized/NAME.key``
-    the public keys the daemon accepts — remove a file to revoke that client.
+    the public keys the daemon accepts, looked up at every handshake — remove a file to revoke
+    that client (its new connections are refused at once).
 
 Secret files are created 0600 and the directory 0700. The file format is pyzmq's
 (``zmq.auth.create_certificates``), so keys made with other ZeroMQ tools can be dropped in.
@@ -93,6 +94,49 @@ def load_public(public_file: Path) -> bytes:
     return public
 
 
+def check_server_dir(directory: Path) -> KeyPair:
+    """The server key pair of a key directory that has an ``authorized`` folder; KeysError otherwise.
+
+    Lets a command line check ``--keys`` before it starts anything.
+    """
+    if not directory.is_dir():
+        raise KeysError(f"no key directory {directory} (create one with 'prtosd keys {directory}')")
+    pair = load_pair(directory / f"{SERVER}.key_secret")
+    authorized = directory / AUTHORIZED
+    if not authorized.is_dir():
+        raise KeysError(f"{authorized} is missing (create keys with 'prtosd keys {directory}')")
+    return pair
+
+
+def authorized_names(directory: Path) -> dict[str, str]:
+    """Client name (file stem) by Z85 public key, for the keys in ``DIR/authorized``.
+
+    ZeroMQ reports the public key of a CURVE peer as its ``User-Id``; this names it in audit records.
+    """
+    names: dict[str, str] = {}
+    try:
+        paths = sorted((directory / AUTHORIZED).glob("*.key"))
+    except OSError:
+        return names  # an unreadable directory authorises nobody
+    for path in paths:
+        try:
+            names[load_public(path).decode()] = path.stem
+        except KeysError:
+            continue  # a file that is not a key authorises nobody
+    return names
+
+
+class _AuthorizedDir:
+    """Looks a client key up in ``DIR/authorized`` at each handshake, so that removing a file
+    revokes that client at once (new connections; a connection already made stays)."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def callback(self, domain: str, z85_key: bytes) -> bool:
+        return z85_key.decode() in authorized_names(self.directory.parent)
+
+
 class CurveServer:
     """Make sockets CURVE servers that accept only the keys in ``DIR/authorized``.
 
@@ -102,13 +146,11 @@ class CurveServer:
 
     def __init__(self, ctx: zmq.Context, directory: Path):
         self.directory = directory
-        self.pair = load_pair(directory / f"{SERVER}.key_secret")
+        self.pair = check_server_dir(directory)
         authorized = directory / AUTHORIZED
-        if not authorized.is_dir():
-            raise KeysError(f"{authorized} is missing (create keys with 'prtosd keys {directory}')")
         self.auth = ThreadAuthenticator(ctx)
         self.auth.start()
-        self.auth.configure_curve(domain="*", location=str(authorized))
+        self.auth.configure_curve_callback(domain="*", credentials_provider=_AuthorizedDir(authorized))
 
     def secure(self, sock: zmq.Socket) -> None:
         """Call before ``bind``."""

@@ -45,7 +45,7 @@ from partitiond.memory import AddressSpace, backing_file, open_shared, physical_
 from prtosd.commports import CommPorts
 from prtosd.config.model import System
 from prtosd.console import Consoles
-from prtosd.control.server import ControlServer
+from prtosd.control.server import ControlServer, TcpControl
 from prtosd.hypercalls import HYPERCALLS
 from prtosd.images import PartitionImage
 from prtosd.partition import Action, ImageStatus, Outcome, PartitionTable, ResetEffect, ResetMode
@@ -135,6 +135,7 @@ class Supervisor:
         self.pace = pace  # tie virtual time to the wall clock (never changes what the guests see)
         self.serve = serve  # --serve: stand still and answer prtosctl instead of ending the run
         self.control: ControlServer | None = None  # ctl.sock, bound at the end of start()
+        self.control_tcp: TcpControl | None = None  # --control: a CURVE endpoint next to ctl.sock
         self.console = Consoles(system, run_dir, stdout, timestamps=timestamps)
         self.sched = SystemScheduler.from_system(system)
         self.now = [0] * len(system.processors)
@@ -199,7 +200,7 @@ class Supervisor:
                 raise SupervisorError("partition processes did not start in time")
             if self.sock.poll(int(min(left, 0.5) * 1000)):
                 self._accept_hello()
-        self.control = ControlServer(self)
+        self.control = ControlServer(self, self.control_tcp)
 
     def device_buffer(self, name: str | None) -> memoryview | None:
         """The bytes of a MemoryBlock device (shared with partitions that map it), else None."""

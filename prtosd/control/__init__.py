@@ -1,4 +1,5 @@
-"""The control plane of a running system: commands, their error table and the ``ctl.sock`` endpoint.
+"""The control plane of a running system: commands, their error table and the ``ctl.sock`` endpoint
+(and the optional CURVE TCP endpoint of ``--control``).
 
 One module per command (a small class: wire message and CLI usage in its docstring, props
 schema, ``execute(sup, props) -> dict``), registered in :data:`registry.COMMANDS` — the only

@@ -125,7 +125,8 @@ class Status(Command):
     Wire: ``{cmd: "status", props: {}}`` → ``data``: ``system``, ``state`` (running, paused, idle,
     all-halted, halted), ``vtime_us``, ``current_maf``, ``partitions`` (state, op mode, reset
     counter, EXEC clock, port counters), ``cpus`` (plan, current slot, running vCPU), ``control``
-    (requests, rejected, unauthorised).
+    (requests, rejected, unauthorised, handshake_refused_auth|protocol|other of the TCP endpoint),
+    ``rejected_vcpu_messages`` (invalid frames on the partition endpoint).
 
     Usage: ``prtosctl status [--json]``
     """

@@ -170,3 +170,32 @@ def test_unauthorised_client_is_refused_and_counted(prtosd_system) -> None:
     assert st["partitions"][0]["state"] == "ready"
     audit = (sys.run_dir / "audit.log").read_text()
     assert '"cmd": "partition_halt"' in audit and f'"errno": {int(CtlErrno.UNAUTHORISED)}' in audit
+
+
+def test_follow_keeps_up_when_the_hm_log_wraps(prtosd_system) -> None:
+    hm = '<HealthMonitor><Event name="PRTOS_HM_EV_X86_GENERAL_PROTECTION" action="PRTOS_HM_AC_IGNORE" log="yes"/></HealthMonitor>'
+    xml = system_xml([{"name": "F", "source": "hm_refault.c", "hm": hm}], [(0, 2, 0)], 4)
+    sys = prtosd_system(xml.replace('name="hmlog" start="0x2000000" size="64KB"', 'name="hmlog" start="0x2000000" size="4KB"'))
+    capacity = sys.client.hm_log()["capacity"]  # 112 records; F faults once per virtual µs
+    st = sys.run_until(300)
+    assert st["num_of_hm_events"] > capacity + 3  # the log is full and has wrapped
+    gaps: list[int] = []
+    follower = sys.client.records("hm_log", {}, follow=True, on_gap=lambda: gaps.append(1))
+    seen = [next(follower) for _ in range(capacity)]
+    assert [r["sequence"] for r in seen] == list(range(seen[0]["sequence"], seen[0]["sequence"] + capacity))
+
+    sys.run_for(10)  # a few more records; the oldest ones are dropped, positions shift
+    new = sys.status()["num_of_hm_events"] - st["num_of_hm_events"]
+    assert 0 < new < capacity
+    more = [next(follower) for _ in range(new)]
+    assert [r["sequence"] for r in more] == list(range(seen[-1]["sequence"] + 1, seen[-1]["sequence"] + 1 + new))
+    assert gaps == []
+
+    st = sys.run_for(300)  # more records than the log holds: the ones in between are lost
+    after_gap = next(follower)
+    assert gaps == [1]
+    assert after_gap["sequence"] == st["num_of_hm_events"] - capacity  # the oldest record still present
+    assert after_gap["sequence"] > more[-1]["sequence"] + 1
+    sys.client.system_halt()
+    rest = list(follower)  # ends with the daemon
+    assert [r["sequence"] for r in rest] == list(range(after_gap["sequence"] + 1, st["num_of_hm_events"]))

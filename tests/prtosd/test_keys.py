@@ -81,3 +81,33 @@ def _roundtrip_async(sock: zmq.Socket, endpoint: str):
     sock.connect(endpoint)
     sock.send(b"ping")
     return lambda: sock.recv() if sock.poll(3000) else None
+
+
+def test_removing_an_authorised_key_revokes_it_at_once(tmp_path: Path) -> None:
+    generate(tmp_path, ["ops"])
+    ctx = zmq.Context()
+    server = CurveServer(ctx, tmp_path)
+    rep = ctx.socket(zmq.REP)
+    rep.setsockopt(zmq.LINGER, 0)
+    server.secure(rep)
+    endpoint = f"tcp://127.0.0.1:{rep.bind_to_random_port('tcp://127.0.0.1')}"
+    clients = []
+    try:
+        for expect in (b"ping", None):
+            sock = ctx.socket(zmq.REQ)
+            clients.append(sock)
+            secure_client(sock, tmp_path / "clients" / "ops.key_secret", tmp_path / "server.key")
+            pending = _roundtrip_async(sock, endpoint)
+            if expect is not None:
+                assert rep.poll(3000)
+                rep.send(rep.recv())
+                assert pending() == expect
+                (tmp_path / "authorized" / "ops.key").unlink()  # revoke, with the daemon running
+            else:
+                assert not rep.poll(500)  # the same key, a new connection: refused
+    finally:
+        for s in clients:
+            s.close(0)
+        rep.close(0)
+        server.close()
+        ctx.term()
