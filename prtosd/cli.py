@@ -188,6 +188,11 @@ def _status_line(virtual_us: int, wall_s: float) -> None:
     help="Keep running when nothing can run (or at --until): stand still, answering prtosctl, until halted "
     "by prtosctl or SIGTERM.",
 )
+@click.option(
+    "--no-affinity",
+    is_flag=True,
+    help="Do not pin partition processes to host CPUs (default: system CPU c runs on host CPU c mod the host CPUs).",
+)
 def start(
     config: str,
     images: tuple[str, ...],
@@ -196,6 +201,7 @@ def start(
     timestamps: bool,
     pace: str,
     serve: bool,
+    no_affinity: bool,
 ) -> None:
     """Run the system described by CONFIG.
 
@@ -244,6 +250,7 @@ def start(
             timestamps=timestamps,
             pace=pace == "realtime",
             serve=serve,
+            affinity=not no_affinity,
         )
         sup.start()
         stats = sup.run(_status_line if sys.stderr.isatty() else None)
