@@ -61,8 +61,14 @@ class SupervisorGone(Exception):
 
 
 class PartitionProcess:
-    def __init__(self, system: System, run_dir: Path, endpoint: str, partition: int, vcpu: int, token: str):
-        """``system`` is loaded by the caller: a fork server loads it once for all its children."""
+    def __init__(
+        self, system: System, run_dir: Path, endpoint: str, partition: int, vcpu: int, token: str, parent: int | None
+    ):
+        """``system`` is loaded by the caller: a fork server loads it once for all its children.
+
+        ``parent`` is the pid whose disappearance ends this process (default: our parent now);
+        a fork server passes its own pid, so a server that died before we got here is noticed.
+        """
         self.system = system
         self.partition = self.system.partitions[partition]
         self.pid, self.vid = partition, vcpu
@@ -74,7 +80,7 @@ class PartitionProcess:
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 1000)
         self.sock.connect(endpoint)
-        self.parent = os.getppid()
+        self.parent = os.getppid() if parent is None else parent
         self.send("hello", partition=partition, vcpu=vcpu, pid=os.getpid(), token=token)
 
     # -- transport ----------------------------------------------------------------------------
@@ -202,7 +208,15 @@ class PartitionProcess:
         return size
 
 
-def run(system: System, run_dir: Path, endpoint: str, partition: int, vcpu: int, token_file: Path) -> int:
+def run(
+    system: System,
+    run_dir: Path,
+    endpoint: str,
+    partition: int,
+    vcpu: int,
+    token_file: Path,
+    parent: int | None = None,
+) -> int:
     """Connect to prtosd and serve one vCPU until ``quit`` or until prtosd is gone; the exit status.
 
     Shared by ``python -m partitiond`` and the fork server (prtosd/spawner.py), whose children
@@ -213,7 +227,7 @@ def run(system: System, run_dir: Path, endpoint: str, partition: int, vcpu: int,
         return 2
     try:
         token = token_file.read_text().strip()
-        proc = PartitionProcess(system, run_dir, endpoint, partition, vcpu, token)
+        proc = PartitionProcess(system, run_dir, endpoint, partition, vcpu, token, parent)
     except (OSError, ConfigError) as exc:
         print(f"partitiond: {exc}", file=sys.stderr)
         return 2

@@ -269,7 +269,7 @@ def make_spawner(config: Path, run_dir: Path, endpoint: str, token_file: Path) -
 # -- the fork server itself (python -m prtosd.spawner) ----------------------------------------------
 
 
-def _child(req: dict[str, Any], system: Any, close_fds: list[int]) -> None:
+def _child(req: dict[str, Any], system: Any, parent: int, close_fds: list[int]) -> None:
     """In the forked child: become the partition process of one vCPU; never returns."""
     code = 1
     try:
@@ -287,7 +287,7 @@ def _child(req: dict[str, Any], system: Any, close_fds: list[int]) -> None:
         from partitiond.process import run
 
         run_dir, token_file = Path(req["run_dir"]), Path(req["token_file"])
-        code = run(system, run_dir, req["endpoint"], req["partition"], req["vcpu"], token_file)
+        code = run(system, run_dir, req["endpoint"], req["partition"], req["vcpu"], token_file, parent)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:
@@ -344,10 +344,11 @@ def serve(config: Path) -> int:
                 for req in unpacker:
                     sys.stdout.flush()
                     sys.stderr.flush()
+                    me = os.getpid()
                     pid = os.fork()
                     if pid == 0:
                         pidfds = [k.fd for k in sel.get_map().values() if k.data is not None]
-                        _child(req, system, [req_fd, reply_fd, sel.fileno(), *pidfds])
+                        _child(req, system, me, [req_fd, reply_fd, sel.fileno(), *pidfds])
                     sel.register(os.pidfd_open(pid), selectors.EVENT_READ, pid)
                     reply({"t": "spawned", "key": [req["partition"], req["vcpu"]], "pid": pid})
     except BrokenPipeError:
