@@ -209,6 +209,10 @@ def start(
     also saved under the run directory. The run ends at --until, at a system halt, when every
     partition is halted, or on Ctrl-C.
     """
+    from prtosd.spawner import prestart
+
+    prestart(Path(config))  # partition processes' fork server: its imports overlap ours and the builds
+
     from partitiond.toolchain import ToolchainError
     from prtosd.images import ImageOptionError, parse_image_option, resolve_images
     from prtosd.supervisor import Supervisor, SupervisorError

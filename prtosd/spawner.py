@@ -145,14 +145,21 @@ class ForkedProcess:
 class ForkServer:
     """prtosd's end of the fork server: spawn requests out, pids and exit statuses back."""
 
-    def __init__(self, config: Path, run_dir: Path, endpoint: str, token_file: Path):
-        self.run_dir = run_dir
-        self.endpoint = endpoint
-        self.token_file = token_file
-        with (run_dir / "forkserver.log").open("wb") as log:
+    def __init__(self, config: Path, log: Path | None = None):
+        """Start the server; it imports and loads while the caller goes on (see :func:`prestart`).
+
+        ``log``: the server's own stderr (default: ours — it is quiet unless something is wrong).
+        """
+        self.config = config.resolve()
+        self.run_dir: Path | None = None
+        self.endpoint = ""
+        self.token_file = Path()
+        self.log = log
+        with contextlib.ExitStack() as stack:
+            err = stack.enter_context(log.open("wb")) if log is not None else None
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "prtosd.spawner", "--config", str(config)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, start_new_session=True,
+                [sys.executable, "-m", "prtosd.spawner", "--config", str(self.config)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, start_new_session=True,
             )  # fmt: skip
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self._out = self.proc.stdin
@@ -165,6 +172,11 @@ class ForkServer:
         self.ready = False
         self.error: str | None = None
         self.gone = False
+
+    def bind(self, run_dir: Path, endpoint: str, token_file: Path) -> ForkServer:
+        """The run its children belong to: their logs, the supervisor's endpoint, the token."""
+        self.run_dir, self.endpoint, self.token_file = run_dir, endpoint, token_file
+        return self
 
     def _handle(self, msg: dict[str, Any]) -> None:
         if msg["t"] == "ready":
@@ -210,13 +222,15 @@ class ForkServer:
     def _failure(self) -> str:
         if self.error:
             return self.error
-        with contextlib.suppress(OSError):
-            tail = (self.run_dir / "forkserver.log").read_text(errors="replace")[-2000:].strip()
-            if tail:
-                return f"the partition fork server exited:\n{tail}"
+        if self.log is not None:
+            with contextlib.suppress(OSError):
+                tail = self.log.read_text(errors="replace")[-2000:].strip()
+                if tail:
+                    return f"the partition fork server exited:\n{tail}"
         return "the partition fork server exited"
 
     def spawn(self, key: VcpuKey) -> ForkedProcess:
+        assert self.run_dir is not None, "bind() the fork server to a run first"
         deadline = time.monotonic() + READY_TIMEOUT_S
         request = {"op": "spawn", "partition": key[0], "vcpu": key[1], "log": str(log_path(self.run_dir, key))}
         request |= {"run_dir": str(self.run_dir), "endpoint": self.endpoint, "token_file": str(self.token_file)}
@@ -256,14 +270,39 @@ class ForkServer:
             self.proc.stdout.close()
 
 
-def make_spawner(config: Path, run_dir: Path, endpoint: str, token_file: Path) -> Spawner:
-    """The fork server, or fresh interpreters with ``PRTOSD_SPAWN=exec``."""
+#: A fork server started early by :func:`prestart`, waiting for :func:`make_spawner` to take it.
+_prestarted: ForkServer | None = None
+
+
+def _mode() -> str:
     mode = os.environ.get("PRTOSD_SPAWN", "fork")
-    if mode == "exec":
-        return ExecSpawner(config, run_dir, endpoint, token_file)
-    if mode != "fork":
+    if mode not in ("fork", "exec"):
         raise SpawnError(f'PRTOSD_SPAWN must be "fork" or "exec", not "{mode}"')
-    return ForkServer(config, run_dir, endpoint, token_file)
+    return mode
+
+
+def prestart(config: Path) -> None:
+    """Start the fork server now, so that its imports overlap prtosd's own start-up (imports,
+    configuration checks, image builds); :func:`make_spawner` picks it up. Harmless if prtosd
+    never gets that far: the server exits when prtosd does (its request pipe closes)."""
+    global _prestarted
+    with contextlib.suppress(SpawnError, OSError):
+        if _prestarted is None and _mode() == "fork":
+            _prestarted = ForkServer(config)
+
+
+def make_spawner(config: Path, run_dir: Path, endpoint: str, token_file: Path) -> Spawner:
+    """The fork server (the one :func:`prestart` started for this config, if any), or fresh
+    interpreters with ``PRTOSD_SPAWN=exec``."""
+    global _prestarted
+    if _mode() == "exec":
+        return ExecSpawner(config, run_dir, endpoint, token_file)
+    server, _prestarted = _prestarted, None
+    if server is None or server.config != config.resolve() or server.gone:
+        if server is not None:
+            server.close()
+        server = ForkServer(config, run_dir / "forkserver.log")
+    return server.bind(run_dir, endpoint, token_file)
 
 
 # -- the fork server itself (python -m prtosd.spawner) ----------------------------------------------
@@ -359,7 +398,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="prtosd.spawner", description="Partition fork server (started by prtosd).")
     parser.add_argument("--config", type=Path, required=True)
     args = parser.parse_args(argv)
-    return serve(args.config)
+    code = serve(args.config)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # nothing to clean up: skip the interpreter's teardown of every module
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ def setup(tmp_path: Path):
     servers: list[ForkServer] = []
 
     def make(**kw) -> ForkServer:
-        server = ForkServer(config, tmp_path, f"ipc://{tmp_path / 'nobody.sock'}", token, **kw)
+        server = ForkServer(config, tmp_path / "forkserver.log", **kw)
+        server.bind(tmp_path, f"ipc://{tmp_path / 'nobody.sock'}", token)
         servers.append(server)
         return server
 
@@ -101,7 +102,7 @@ def test_close_ends_the_server(setup) -> None:
 def test_a_bad_config_is_a_clear_error(tmp_path: Path) -> None:
     config = tmp_path / "system.xml"
     config.write_text("<SystemDescription")
-    server = ForkServer(config, tmp_path, "ipc:///nonexistent", tmp_path / "token")
+    server = ForkServer(config).bind(tmp_path, "ipc:///nonexistent", tmp_path / "token")
     try:
         with pytest.raises(SpawnError, match="configuration error"):
             server.spawn((0, 0))
