@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
+import gc
 import os
 import selectors
 import signal
@@ -308,11 +310,24 @@ def make_spawner(config: Path, run_dir: Path, endpoint: str, token_file: Path) -
 # -- the fork server itself (python -m prtosd.spawner) ----------------------------------------------
 
 
+PR_SET_THP_DISABLE = 41
+
+
+def _no_huge_pages() -> None:
+    """Transparent huge pages off for this process: Unicorn reserves a 1 GiB code buffer per
+    engine and the first translation would fault in a whole 2 MiB page of it (twice per vCPU);
+    with 4 KiB pages a small guest's code costs what it uses."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0)
+
+
 def _child(req: dict[str, Any], system: Any, parent: int, close_fds: list[int]) -> None:
     """In the forked child: become the partition process of one vCPU; never returns."""
     code = 1
     try:
         os.setsid()
+        _no_huge_pages()
         for fd in close_fds:
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -363,6 +378,8 @@ def serve(config: Path) -> int:
         except OSError as exc:
             reply({"t": "error", "msg": f"partition fork server: {exc}"})
             return 2
+        gc.collect()
+        gc.freeze()  # children's collections skip what we loaded: its pages stay shared, not copied
         reply({"t": "ready"})
         sel = selectors.DefaultSelector()
         sel.register(req_fd, selectors.EVENT_READ, None)
