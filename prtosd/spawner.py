@@ -178,6 +178,11 @@ class ForkServer:
     def bind(self, run_dir: Path, endpoint: str, token_file: Path) -> ForkServer:
         """The run its children belong to: their logs, the supervisor's endpoint, the token."""
         self.run_dir, self.endpoint, self.token_file = run_dir, endpoint, token_file
+        if self.log is None:  # started before the run directory existed: its diagnostics go there now
+            self.log = run_dir / "forkserver.log"
+            with contextlib.suppress(OSError):
+                self._out.write(msgpack.packb({"op": "log", "path": str(self.log)}))
+                self._out.flush()
         return self
 
     def _handle(self, msg: dict[str, Any]) -> None:
@@ -398,6 +403,14 @@ def serve(config: Path) -> int:
                     return 0  # prtosd closed the pipe or is gone: our children notice on their own
                 unpacker.feed(data)
                 for req in unpacker:
+                    if req["op"] == "log":
+                        sys.stdout.flush()
+                        sys.stderr.flush()
+                        log = os.open(req["path"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+                        os.dup2(log, 1)
+                        os.dup2(log, 2)
+                        os.close(log)
+                        continue
                     sys.stdout.flush()
                     sys.stderr.flush()
                     me = os.getpid()

@@ -116,3 +116,33 @@ def test_spawn_mode_is_chosen_by_environment(tmp_path: Path, monkeypatch) -> Non
     monkeypatch.setenv("PRTOSD_SPAWN", "vfork")
     with pytest.raises(SpawnError, match='PRTOSD_SPAWN must be "fork" or "exec", not "vfork"'):
         make_spawner(tmp_path / "x.xml", tmp_path, "ipc://x", tmp_path / "t")
+
+
+def test_a_prestarted_server_is_taken_by_the_run_of_its_config(tmp_path: Path, monkeypatch) -> None:
+    from prtosd import spawner
+
+    monkeypatch.delenv("PRTOSD_SPAWN", raising=False)
+    config = tmp_path / "system.xml"
+    config.write_text(XML)
+    spawner.prestart(config)
+    early = spawner._prestarted
+    assert early is not None and early.run_dir is None
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    server = make_spawner(config, run_dir, f"ipc://{run_dir / 'nobody.sock'}", tmp_path / "token")
+    try:
+        assert server is early and spawner._prestarted is None
+        child = server.spawn((5, 0))  # no partition 5: exits at once
+        assert child.wait(timeout=30) == 2
+        assert (run_dir / "forkserver.log").exists()  # its diagnostics now go to the run directory
+        assert "no partition 5" in log_path(run_dir, (5, 0)).read_text()
+    finally:
+        server.close()
+    other = tmp_path / "other.xml"
+    other.write_text(XML)
+    spawner.prestart(config)
+    server = make_spawner(other, run_dir, "ipc://x", tmp_path / "token")  # another config: a new server
+    try:
+        assert server is not early and spawner._prestarted is None
+    finally:
+        server.close()
