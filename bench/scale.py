@@ -8,6 +8,8 @@ driven with ``run_until``, so the figure excludes start-up and image builds:
 * slot switches per wall second over whole major frames (one switch per slot);
 * memory per partition process: RSS (what ``top`` shows; counts the pages shared with the fork
   server), USS (pages only that process has) and PSS (shared pages split among their users);
+* the reference, measured in the same run: ZeroMQ msgpack round trips per second between two
+  processes (every switch costs at least one), and the ratio of the two rates;
 * how the total grows with the number of partitions: least-squares line of total RSS (and USS)
   against N, with its slope (MiB per partition) and R² (1.0 = linear).
 
@@ -27,6 +29,7 @@ from typing import Any
 
 import psutil
 
+from bench.system import zmq_round_trip
 from prtosd.client import Client, read_info
 
 GUESTS = Path(__file__).resolve().parent / "guests"
@@ -157,8 +160,11 @@ def p6_scale(tmp: Path, sizes: tuple[int, ...] = SIZES) -> dict[str, float]:
     slope, intercept, r2 = linear_fit(xs, [r["total_rss_mib"] for r in rows])
     uslope, _, ur2 = linear_fit(xs, [r["total_uss_mib"] for r in rows])
     last = rows[-1]
+    rt = zmq_round_trip(tmp)  # the reference: every switch is at least one such round trip
     out = {f"switches_per_s_{r['partitions']}": r["switches_per_s"] for r in rows}
     out |= {
+        "zmq_round_trips_per_s": 1.0 / rt,
+        "ratio": last["switches_per_s"] * rt,
         "rss_mib_per_process": last["rss_mib"],
         "uss_mib_per_process": last["uss_mib"],
         "pss_mib_per_process": last["pss_mib"],
