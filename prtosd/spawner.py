@@ -190,7 +190,7 @@ class ForkServer:
             self.ready = True
         elif msg["t"] == "error":
             self.error = msg["msg"]
-        elif msg["t"] == "spawned":
+        elif msg["t"] in ("spawned", "failed"):
             self._spawned.append(msg)
         elif msg["t"] == "exit":
             child = self._children.get(msg["pid"])
@@ -251,6 +251,8 @@ class ForkServer:
             for i, msg in enumerate(self._spawned):
                 if tuple(msg["key"]) == key:
                     del self._spawned[i]
+                    if msg["t"] == "failed":
+                        raise SpawnError(f"partition {key[0]} vCPU {key[1]}: {msg['msg']}")
                     child = ForkedProcess(self, msg["pid"])
                     self._children[child.pid] = child
                     if child.pid in self._early:
@@ -414,7 +416,11 @@ def serve(config: Path) -> int:
                     sys.stdout.flush()
                     sys.stderr.flush()
                     me = os.getpid()
-                    pid = os.fork()
+                    try:
+                        pid = os.fork()
+                    except OSError as exc:  # out of processes or memory: that vCPU's start fails
+                        reply({"t": "failed", "key": [req["partition"], req["vcpu"]], "msg": f"fork: {exc}"})
+                        continue
                     if pid == 0:
                         pidfds = [k.fd for k in sel.get_map().values() if k.data is not None]
                         _child(req, system, me, [req_fd, reply_fd, sel.fileno(), *pidfds])
