@@ -60,7 +60,7 @@ def _system(
 """
 
 
-def run(config: Path, until: str, tmp: Path, spawn: str = "fork") -> tuple[float, float, str]:
+def run(config: Path, until: str, tmp: Path, spawn: str = "fork", *args: str) -> tuple[float, float, str]:
     """Run ``prtosd start``; returns (wall seconds, virtual seconds, stdout).
 
     ``spawn``: how partition processes start (``PRTOSD_SPAWN``: the fork server, or ``exec`` — a
@@ -69,7 +69,7 @@ def run(config: Path, until: str, tmp: Path, spawn: str = "fork") -> tuple[float
     run_dir = Path(tempfile.mkdtemp(dir=tmp))
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "prtosd.cli", "start", str(config), "--until", until, "--run-dir", str(run_dir)],
+        [sys.executable, "-m", "prtosd.cli", "start", str(config), "--until", until, "--run-dir", str(run_dir), *args],
         capture_output=True, text=True, check=False, env={**os.environ, "PRTOSD_SPAWN": spawn},
     )  # fmt: skip
     wall = time.perf_counter() - t0
@@ -167,13 +167,19 @@ def p4_scenarios(tmp: Path) -> dict[str, float]:
         wall += w
         exec_wall += we
         virtual += v
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(lambda n: run(ROOT / "configs" / n / "system.xml", TIMEOUTS[n], tmp), SCENARIOS))
-    parallel = time.perf_counter() - t0
+    parallel = {}
+    for args in ((), ("--no-affinity",)):  # pinned, every run's CPU 0 shares host CPU 0: compare
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            configs = [(ROOT / "configs" / n / "system.xml", TIMEOUTS[n]) for n in SCENARIOS]
+            runs = [pool.submit(run, config, until, tmp, "fork", *args) for config, until in configs]
+            for r in runs:
+                r.result()
+        parallel[args] = time.perf_counter() - t0
     return {
         "wall_s": wall,
-        "wall_n2_s": parallel,
+        "wall_n2_s": parallel[()],
+        "wall_n2_no_affinity_s": parallel[("--no-affinity",)],
         "wall_exec_s": exec_wall,
         "vs_exec": wall / exec_wall if exec_wall else 0.0,
         "virtual_s": virtual,
