@@ -6,7 +6,8 @@
   start-up cost cancels out.
 * P4 — the reference scenarios end to end (wall) vs the sum of their virtual durations.
 * P5 — queuing messages per second between two partitions vs raw ZeroMQ PUSH/PULL.
-* Start-up: ``prtosd start`` of a one-partition system to its exit (wall).
+* Start-up: ``prtosd start`` of a one- and an eight-partition system to its exit (wall), partition
+  processes from the fork server vs a fresh interpreter each (``PRTOSD_SPAWN=exec``).
 
 Absolute times are printed as context only; these machines are noisy.
 """
@@ -14,6 +15,7 @@ Absolute times are printed as context only; these machines are noisy.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import re
 import subprocess
 import sys
@@ -58,13 +60,17 @@ def _system(
 """
 
 
-def run(config: Path, until: str, tmp: Path) -> tuple[float, float, str]:
-    """Run ``prtosd start``; returns (wall seconds, virtual seconds, stdout)."""
+def run(config: Path, until: str, tmp: Path, spawn: str = "fork", *args: str) -> tuple[float, float, str]:
+    """Run ``prtosd start``; returns (wall seconds, virtual seconds, stdout).
+
+    ``spawn``: how partition processes start (``PRTOSD_SPAWN``: the fork server, or ``exec`` — a
+    fresh interpreter each, the reference of the start-up figures).
+    """
     run_dir = Path(tempfile.mkdtemp(dir=tmp))
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "prtosd.cli", "start", str(config), "--until", until, "--run-dir", str(run_dir)],
-        capture_output=True, text=True, check=False,
+        [sys.executable, "-m", "prtosd.cli", "start", str(config), "--until", until, "--run-dir", str(run_dir), *args],
+        capture_output=True, text=True, check=False, env={**os.environ, "PRTOSD_SPAWN": spawn},
     )  # fmt: skip
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
@@ -146,20 +152,39 @@ def p3_switch(tmp: Path) -> dict[str, float]:
 
 
 def p4_scenarios(tmp: Path) -> dict[str, float]:
-    """Serial: the sum of the runs' wall times; ``-n 2``: two runs at a time, wall clock of the lot."""
-    wall = virtual = 0.0
+    """Serial: the sum of the runs' wall times; ``-n 2``: two runs at a time, wall clock of the lot.
+
+    The reference is the same serial sum with every partition process a fresh interpreter
+    (``PRTOSD_SPAWN=exec``), measured in the same run.
+    """
+    wall = virtual = exec_wall = 0.0
     for name in SCENARIOS:
         config = ROOT / "configs" / name / "system.xml"
         run(config, "1us", tmp)  # the build is not part of the figure
         w, v, _ = run(config, TIMEOUTS[name], tmp)
-        print(f"    {name:15s} {w:8.2f} s wall  {v:8.3f} s virtual", flush=True)
+        we, _, _ = run(config, TIMEOUTS[name], tmp, spawn="exec")
+        print(f"    {name:15s} {w:8.2f} s wall ({we:.2f} s exec)  {v:8.3f} s virtual", flush=True)
         wall += w
+        exec_wall += we
         virtual += v
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(lambda n: run(ROOT / "configs" / n / "system.xml", TIMEOUTS[n], tmp), SCENARIOS))
-    parallel = time.perf_counter() - t0
-    return {"wall_s": wall, "wall_n2_s": parallel, "virtual_s": virtual, "ratio": wall / virtual if virtual else 0.0}
+    parallel = {}
+    for args in ((), ("--no-affinity",)):  # pinned, every run's CPU 0 shares host CPU 0: compare
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            configs = [(ROOT / "configs" / n / "system.xml", TIMEOUTS[n]) for n in SCENARIOS]
+            runs = [pool.submit(run, config, until, tmp, "fork", *args) for config, until in configs]
+            for r in runs:
+                r.result()
+        parallel[args] = time.perf_counter() - t0
+    return {
+        "wall_s": wall,
+        "wall_n2_s": parallel[()],
+        "wall_n2_no_affinity_s": parallel[("--no-affinity",)],
+        "wall_exec_s": exec_wall,
+        "vs_exec": wall / exec_wall if exec_wall else 0.0,
+        "virtual_s": virtual,
+        "ratio": wall / virtual if virtual else 0.0,
+    }
 
 
 def p5_queuing(tmp: Path) -> dict[str, float]:
@@ -189,11 +214,17 @@ def p5_queuing(tmp: Path) -> dict[str, float]:
 
 
 def startup(tmp: Path) -> dict[str, float]:
-    config = tmp / "one.xml"
-    config.write_text(_system([("A", "yield.c", "")], [(0, 1000, 0)], 1000))
-    run(config, "1us", tmp)
-    walls = sorted(run(config, "1us", tmp)[0] for _ in range(3))
-    return {"start_to_exit_s": walls[1]}
+    """``prtosd start`` to exit (median of 5) of one and of eight partitions, fork server vs fresh interpreters."""
+    out: dict[str, float] = {}
+    for n in (1, 8):
+        config = tmp / f"start{n}.xml"
+        config.write_text(_system([(f"P{i}", "yield.c", "") for i in range(n)], [(0, 1000, 0)], 1000))
+        run(config, "1us", tmp)
+        for spawn in ("fork", "exec"):
+            walls = sorted(run(config, "1us", tmp, spawn=spawn)[0] for _ in range(5))
+            out[f"{spawn}_{n}p_s"] = walls[2]
+        out[f"ratio_{n}p"] = out[f"fork_{n}p_s"] / out[f"exec_{n}p_s"]
+    return out
 
 
 def main(select: set[str] | None = None) -> dict[str, dict[str, float]]:

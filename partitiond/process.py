@@ -31,6 +31,7 @@ from ipc.messages import ProtocolError, decode, encode, make
 from partitiond.memory import AddressSpace
 from partitiond.vcpu import ResetMode, RunKind, VCpu
 from prtosd.config import ConfigError, load_system
+from prtosd.config.model import System
 
 HC_WRITE_OBJECT = 12
 OBJ_CLASS_CONSOLE = 1
@@ -60,8 +61,15 @@ class SupervisorGone(Exception):
 
 
 class PartitionProcess:
-    def __init__(self, config: Path, run_dir: Path, endpoint: str, partition: int, vcpu: int, token: str):
-        self.system = load_system(config, checks=False)
+    def __init__(
+        self, system: System, run_dir: Path, endpoint: str, partition: int, vcpu: int, token: str, parent: int | None
+    ):
+        """``system`` is loaded by the caller: a fork server loads it once for all its children.
+
+        ``parent`` is the pid whose disappearance ends this process (default: our parent now);
+        a fork server passes its own pid, so a server that died before we got here is noticed.
+        """
+        self.system = system
         self.partition = self.system.partitions[partition]
         self.pid, self.vid = partition, vcpu
         self.memory = AddressSpace(self.system, partition, run_dir)
@@ -72,7 +80,7 @@ class PartitionProcess:
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 1000)
         self.sock.connect(endpoint)
-        self.parent = os.getppid()
+        self.parent = os.getppid() if parent is None else parent
         self.send("hello", partition=partition, vcpu=vcpu, pid=os.getpid(), token=token)
 
     # -- transport ----------------------------------------------------------------------------
@@ -200,18 +208,26 @@ class PartitionProcess:
         return size
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="partitiond", description="One partition vCPU (started by prtosd).")
-    parser.add_argument("--config", type=Path, required=True)
-    parser.add_argument("--run-dir", type=Path, required=True)
-    parser.add_argument("--endpoint", required=True)
-    parser.add_argument("--partition", type=int, required=True)
-    parser.add_argument("--vcpu", type=int, default=0)
-    parser.add_argument("--token-file", type=Path, required=True)
-    args = parser.parse_args(argv)
+def run(
+    system: System,
+    run_dir: Path,
+    endpoint: str,
+    partition: int,
+    vcpu: int,
+    token_file: Path,
+    parent: int | None = None,
+) -> int:
+    """Connect to prtosd and serve one vCPU until ``quit`` or until prtosd is gone; the exit status.
+
+    Shared by ``python -m partitiond`` and the fork server (prtosd/spawner.py), whose children
+    arrive here with every module already imported and ``system`` already loaded.
+    """
+    if not 0 <= partition < len(system.partitions):
+        print(f"partitiond: no partition {partition} in the configuration", file=sys.stderr)
+        return 2
     try:
-        token = args.token_file.read_text().strip()
-        proc = PartitionProcess(args.config, args.run_dir, args.endpoint, args.partition, args.vcpu, token)
+        token = token_file.read_text().strip()
+        proc = PartitionProcess(system, run_dir, endpoint, partition, vcpu, token, parent)
     except (OSError, ConfigError) as exc:
         print(f"partitiond: {exc}", file=sys.stderr)
         return 2
@@ -222,6 +238,23 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         proc.sock.close(0)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="partitiond", description="One partition vCPU (started by prtosd).")
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--run-dir", type=Path, required=True)
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--partition", type=int, required=True)
+    parser.add_argument("--vcpu", type=int, default=0)
+    parser.add_argument("--token-file", type=Path, required=True)
+    args = parser.parse_args(argv)
+    try:
+        system = load_system(args.config, checks=False)
+    except (OSError, ConfigError) as exc:
+        print(f"partitiond: {exc}", file=sys.stderr)
+        return 2
+    return run(system, args.run_dir, args.endpoint, args.partition, args.vcpu, args.token_file)
 
 
 if __name__ == "__main__":

@@ -205,6 +205,11 @@ def _status_line(virtual_us: int, wall_s: float) -> None:
     type=click.Path(file_okay=False),
     help="Key directory made by 'prtosd keys': the server key pair and the authorised client keys.",
 )
+@click.option(
+    "--no-affinity",
+    is_flag=True,
+    help="Do not pin partition processes to host CPUs (default: system CPU c runs on host CPU c mod the host CPUs).",
+)
 def start(
     config: str,
     images: tuple[str, ...],
@@ -215,6 +220,7 @@ def start(
     serve: bool,
     control: str | None,
     keys_dir: str | None,
+    no_affinity: bool,
 ) -> None:
     """Run the system described by CONFIG.
 
@@ -222,6 +228,10 @@ def start(
     also saved under the run directory. The run ends at --until, at a system halt, when every
     partition is halted, or on Ctrl-C.
     """
+    from prtosd.spawner import prestart
+
+    prestart(Path(config))  # partition processes' fork server: its imports overlap ours and the builds
+
     from partitiond.toolchain import ToolchainError
     from prtosd.control.server import ControlSetupError
     from prtosd.images import ImageOptionError, parse_image_option, resolve_images
@@ -265,6 +275,7 @@ def start(
             timestamps=timestamps,
             pace=pace == "realtime",
             serve=serve,
+            affinity=not no_affinity,
         )
         sup.control_tcp = tcp
         sup.start()

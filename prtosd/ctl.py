@@ -181,6 +181,15 @@ def render_status(s: dict[str, Any]) -> str:
         lines.append(
             f"{c['cpu']:>3} {vt:>12} {c['plan']:>4} {c['next_plan']:>4} {c['maf_count']:>6} {slot:>4} {running}"
         )
+    procs = [(p["id"], v) for p in s["partitions"] for v in p["vcpus"] if v.get("process")]
+    if procs:
+        lines += ["", f"{'VCPU':>5} {'CPU':>3} {'PID':>8} {'HOSTCPU':>7} {'RSS(MiB)':>9}"]
+    for pid, v in procs:
+        pr = v["process"]
+        host = "-" if pr["host_cpu"] is None else pr["host_cpu"]
+        cpu = "-" if v["cpu"] is None else v["cpu"]
+        name = f"P{pid}.{v['vcpu']}"
+        lines.append(f"{name:>5} {cpu:>3} {pr['pid']:>8} {host:>7} {pr['rss_bytes'] / 2**20:>9.1f}")
     return "\n".join(lines)
 
 

@@ -49,7 +49,9 @@ from prtosd.control.server import ControlServer, TcpControl
 from prtosd.hypercalls import HYPERCALLS
 from prtosd.images import PartitionImage
 from prtosd.partition import Action, ImageStatus, Outcome, PartitionTable, ResetEffect, ResetMode
+from prtosd.resources import ProcessResources
 from prtosd.sched import NEVER, Decision, SystemScheduler
+from prtosd.spawner import ProcessHandle, Spawner, SpawnError, log_path, make_spawner
 from prtosd.timeline import RunRecorder
 
 #: Longest grant on a multi-CPU system (µs). The order of global effects never depends on it
@@ -83,7 +85,7 @@ class ProcessFault(Exception):
 class VcpuProcess:
     key: VcpuKey
     identity: bytes
-    popen: subprocess.Popen[bytes]
+    handle: ProcessHandle
     connected: bool = False
 
 
@@ -126,6 +128,7 @@ class Supervisor:
         timestamps: bool = False,
         pace: bool = False,
         serve: bool = False,
+        affinity: bool = True,
     ):
         self.system = system
         self.config_path = config_path.resolve()
@@ -133,6 +136,7 @@ class Supervisor:
         self.run_dir = run_dir
         self.until = until_us if until_us is not None else NEVER
         self.pace = pace  # tie virtual time to the wall clock (never changes what the guests see)
+        self.affinity = affinity  # pin vCPU processes to host CPUs (--no-affinity: don't)
         self.serve = serve  # --serve: stand still and answer prtosctl instead of ending the run
         self.control: ControlServer | None = None  # ctl.sock, bound at the end of start()
         self.control_tcp: TcpControl | None = None  # --control: a CURVE endpoint next to ctl.sock
@@ -173,6 +177,11 @@ class Supervisor:
         fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(self.token)
+        try:  # first: the fork server imports partitiond while we load the images
+            self.resources = ProcessResources(self.run_dir, affinity=self.affinity)
+            self.spawner: Spawner = make_spawner(self.config_path, self.run_dir, self.endpoint, token_file)
+        except (ValueError, SpawnError, OSError) as exc:
+            raise SupervisorError(str(exc)) from None
         self.sock.bind(self.endpoint)
         os.chmod(self.run_dir / "vcpu.sock", 0o600)
         statuses: dict[int, ImageStatus] = {}
@@ -226,15 +235,13 @@ class Supervisor:
         return ImageStatus.OK
 
     def _spawn(self, key: VcpuKey, token_file: Path) -> None:
-        cmd = [
-            sys.executable, "-m", "partitiond",
-            "--config", str(self.config_path), "--run-dir", str(self.run_dir), "--endpoint", self.endpoint,
-            "--partition", str(key[0]), "--vcpu", str(key[1]), "--token-file", str(token_file),
-        ]  # fmt: skip
-        log = (self.run_dir / f"partitiond-{key[0]}-{key[1]}.log").open("wb")
-        popen = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-        log.close()
-        self.procs[key] = VcpuProcess(key, b"", popen)
+        """Start the vCPU's process (prtosd/spawner.py), pin it and track its resources."""
+        try:
+            handle = self.spawner.spawn(key)
+        except SpawnError as exc:
+            raise SupervisorError(str(exc)) from None
+        self.procs[key] = VcpuProcess(key, b"", handle)
+        self.resources.track(key, handle.pid, self.system.cpu_of(*key))
 
     def _accept_hello(self) -> None:
         identity, *frames = self.sock.recv_multipart()
@@ -258,9 +265,9 @@ class Supervisor:
 
     def _check_children(self) -> None:
         for proc in self.procs.values():
-            rc = proc.popen.poll()
+            rc = proc.handle.poll()
             if rc is not None:
-                log = self.run_dir / f"partitiond-{proc.key[0]}-{proc.key[1]}.log"
+                log = log_path(self.run_dir, proc.key)
                 tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
                 raise SupervisorError(f"partition process {proc.key} exited with status {rc}\n{tail}".rstrip())
 
@@ -468,12 +475,12 @@ class Supervisor:
             if g.head is not None:
                 continue
             proc = self.procs[g.key]
-            rc = proc.popen.poll()
+            rc = proc.handle.poll()
             if rc is not None:
                 reason = f"partition process exited with status {rc}"
             elif time.monotonic() - g.last > REPLY_TIMEOUT_S:
-                proc.popen.kill()  # hung (or stopped): ours, by pid
-                proc.popen.wait()
+                proc.handle.kill()  # hung (or stopped): ours, by pid
+                proc.handle.wait()
                 reason = f"partition process stopped answering for {REPLY_TIMEOUT_S:g} s"
             else:
                 continue
@@ -594,12 +601,15 @@ class Supervisor:
         """A new process for a vCPU whose process died, before its partition is reset."""
         old = self.procs[key]
         self.by_identity.pop(old.identity, None)
-        self._spawn(key, self.run_dir / "token")
+        try:
+            self._spawn(key, self.run_dir / "token")
+        except SupervisorError as exc:
+            raise ProcessFault(key, f"partition process could not be restarted: {exc}") from None
         self.dead.discard(key)
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self.procs[key].connected:
             left = deadline - time.monotonic()
-            if left <= 0 or self.procs[key].popen.poll() is not None:
+            if left <= 0 or self.procs[key].handle.poll() is not None:
                 self.dead.add(key)
                 raise ProcessFault(key, "partition process could not be restarted")
             if self.sock.poll(int(min(left, 0.2) * 1000)):
@@ -646,23 +656,26 @@ class Supervisor:
     # -- shutdown -------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Stop every partition process (quit, then TERM, then KILL — by our own pids only)."""
+        """Stop every partition process (quit, then TERM, then KILL — by our own pids only), then the spawner."""
         for proc in self.procs.values():
-            if proc.connected and proc.popen.poll() is None:
+            if proc.connected and proc.handle.poll() is None:
                 with contextlib.suppress(zmq.ZMQError):
                     self.sock.send_multipart([proc.identity, encode(make("quit"))], flags=zmq.NOBLOCK)
         deadline = time.monotonic() + 3.0
         for proc in self.procs.values():
             try:
-                proc.popen.wait(timeout=max(0.0, deadline - time.monotonic()))
+                proc.handle.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                proc.popen.send_signal(signal.SIGTERM)
+                proc.handle.send_signal(signal.SIGTERM)
         for proc in self.procs.values():
             try:
-                proc.popen.wait(timeout=2.0)
+                proc.handle.wait(timeout=2.0)
             except subprocess.TimeoutExpired:
-                proc.popen.kill()
-                proc.popen.wait()
+                proc.handle.kill()
+                proc.handle.wait()
+        if hasattr(self, "spawner"):
+            self.spawner.close()
+            self.resources.close()
         self.sock.close(0)
         if self.control is not None:
             self.control.close()

@@ -32,6 +32,12 @@ def _time(t: int) -> int | None:
     return None if t >= NEVER else t
 
 
+def process_status(sup: Supervisor, key: tuple[int, int]) -> dict[str, Any] | None:
+    """The vCPU's host process: ``pid``, ``host_cpu`` (None: not pinned), ``rss_bytes``; None if it has none."""
+    resources = getattr(sup, "resources", None)
+    return resources.info(key) if resources is not None else None
+
+
 def partition_status(sup: Supervisor, pid: int) -> dict[str, Any]:
     part = sup.table[pid]
     cpu = sup.system.cpu_of(pid, 0)
@@ -58,6 +64,7 @@ def partition_status(sup: Supervisor, pid: int) -> dict[str, Any]:
                 "state": v.state.name.lower(),
                 "op_mode": v.op_mode.name.lower(),
                 "cpu": sup.system.cpu_of(pid, v.vcpu),
+                "process": process_status(sup, (pid, v.vcpu)),
             }
             for v in part.vcpus
         ],
@@ -124,7 +131,8 @@ class Status(Command):
 
     Wire: ``{cmd: "status", props: {}}`` → ``data``: ``system``, ``state`` (running, paused, idle,
     all-halted, halted), ``vtime_us``, ``current_maf``, ``partitions`` (state, op mode, reset
-    counter, EXEC clock, port counters), ``cpus`` (plan, current slot, running vCPU), ``control``
+    counter, EXEC clock, port counters; per vCPU its host ``process``: pid, host CPU, RSS),
+    ``cpus`` (plan, current slot, running vCPU), ``control``
     (requests, rejected, unauthorised, handshake_refused_auth|protocol|other of the TCP endpoint),
     ``rejected_vcpu_messages`` (invalid frames on the partition endpoint).
 

@@ -198,8 +198,8 @@ def test_fatal_error_with_hypervisor_halt_stops_the_system(tmp_path: Path) -> No
     sup, out = _supervisor(tmp_path, xml, 20_000)
     try:
         sup.start()
-        sup.procs[(0, 0)].popen.kill()  # the partition process dies: partition panic, FATAL_ERROR
-        sup.procs[(0, 0)].popen.wait()
+        sup.procs[(0, 0)].handle.kill()  # the partition process dies: partition panic, FATAL_ERROR
+        sup.procs[(0, 0)].handle.wait()
         stats = sup.run()
     finally:
         sup.close()

@@ -172,8 +172,8 @@ def test_a_dead_partition_process_is_a_fault_of_its_partition(tmp_path: Path) ->
     sup, out = _supervisor(tmp_path, xml, 20_000)
     try:
         sup.start()
-        sup.procs[(0, 0)].popen.kill()  # the partition process dies before its first slot
-        sup.procs[(0, 0)].popen.wait()
+        sup.procs[(0, 0)].handle.kill()  # the partition process dies before its first slot
+        sup.procs[(0, 0)].handle.wait()
         stats = sup.run()
         logged = sup.hm.stream.status()[0]
     finally:
@@ -200,9 +200,9 @@ def test_a_hung_partition_process_is_killed_and_faulted(tmp_path: Path, monkeypa
     sup, out = _supervisor(tmp_path, xml, 20_000)
     try:
         sup.start()
-        sup.procs[(1, 0)].popen.send_signal(signal.SIGSTOP)
+        sup.procs[(1, 0)].handle.send_signal(signal.SIGSTOP)
         sup.run()
-        assert sup.procs[(1, 0)].popen.poll() is not None  # killed by pid, not left stopped
+        assert sup.procs[(1, 0)].handle.poll() is not None  # killed by pid, not left stopped
     finally:
         sup.close()
     lines = out.getvalue().decode().splitlines()

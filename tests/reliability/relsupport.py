@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -75,18 +76,22 @@ def console_log(run_dir: Path, i: int) -> bytes:
 
 
 def partition_processes(daemon_pid: int) -> dict[int, psutil.Process]:
-    """The live partitiond processes of a daemon, by partition id (from their command lines).
+    """The live partitiond processes of a daemon, by partition id.
 
-    Read-only: found through the process table, so the runtime needs no extra interface.
+    Read-only: found through the process table, so the runtime needs no extra interface. A
+    partition process writes its stdout to ``partitiond-P-V.log`` in the run directory whichever
+    way it was started (fork server or ``python -m partitiond``), so that file names it.
     """
     found: dict[int, psutil.Process] = {}
     for child in psutil.Process(daemon_pid).children(recursive=True):
         try:
-            cmd = child.cmdline()
+            files = child.open_files()
         except psutil.Error:
             continue
-        if "partitiond" in cmd and "--partition" in cmd:
-            found[int(cmd[cmd.index("--partition") + 1])] = child
+        for f in files:
+            m = re.fullmatch(r"partitiond-(\d+)-(\d+)\.log", Path(f.path).name)
+            if m and f.fd == 1:
+                found[int(m.group(1))] = child
     return found
 
 

@@ -1,0 +1,148 @@
+"""The fork server: children tracked by pid, exit statuses, logs, sessions, and no orphans."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from systems import system_xml
+
+from prtosd.spawner import ExecSpawner, ForkServer, SpawnError, log_path, make_spawner
+
+XML = system_xml([{"name": "A"}, {"name": "B"}], [(0, 1, 0), (1, 1, 1)], 2, name="spawn")
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _wait_gone(pid: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not _gone(pid):
+        assert time.monotonic() < deadline, f"process {pid} still running"
+        time.sleep(0.02)  # polling the process table, not synchronisation
+
+
+@pytest.fixture
+def setup(tmp_path: Path):
+    config = tmp_path / "system.xml"
+    config.write_text(XML)
+    token = tmp_path / "token"
+    token.write_text("t")
+    servers: list[ForkServer] = []
+
+    def make(**kw) -> ForkServer:
+        server = ForkServer(config, tmp_path / "forkserver.log", **kw)
+        server.bind(tmp_path, f"ipc://{tmp_path / 'nobody.sock'}", token)
+        servers.append(server)
+        return server
+
+    yield make, tmp_path
+    for server in servers:
+        for child in server._children.values():
+            child.kill()
+        server.close()
+
+
+def test_children_are_tracked_by_pid_and_report_their_exit_status(setup) -> None:
+    make, run_dir = setup
+    server = make()
+    a, b = server.spawn((0, 0)), server.spawn((1, 0))
+    assert a.pid != b.pid and a.poll() is None and b.poll() is None
+    assert psutil.Process(a.pid).ppid() == server.proc.pid  # a child of the fork server, not a new interpreter
+    assert os.getsid(a.pid) == a.pid  # its own session: Ctrl-C at prtosd's terminal does not reach it
+    with pytest.raises(subprocess.TimeoutExpired):
+        a.wait(timeout=0.1)
+    a.kill()
+    assert a.wait(timeout=30) == -signal.SIGKILL
+    b.send_signal(signal.SIGTERM)
+    assert b.wait(timeout=30) == -signal.SIGTERM
+    a.kill()  # already reaped: nothing is signalled
+    assert log_path(run_dir, (0, 0)).exists() and log_path(run_dir, (1, 0)).exists()
+
+
+def test_a_child_that_fails_writes_why_to_its_log(setup) -> None:
+    make, run_dir = setup
+    server = make()
+    child = server.spawn((7, 0))  # no partition 7
+    assert child.wait(timeout=30) == 2
+    assert "no partition 7 in the configuration" in log_path(run_dir, (7, 0)).read_text()
+
+
+def test_children_exit_when_the_fork_server_dies(setup) -> None:
+    """prtosd killed -9 closes the request pipe; a killed server is the harder case: children see their parent go."""
+    make, _ = setup
+    server = make()
+    children = [server.spawn((0, 0)), server.spawn((1, 0))]
+    server.proc.kill()
+    for child in children:
+        _wait_gone(child.pid)
+    server.drain(5)
+    assert all(c.poll() is not None for c in children)
+
+
+def test_close_ends_the_server(setup) -> None:
+    make, _ = setup
+    server = make()
+    child = server.spawn((0, 0))
+    child.kill()
+    child.wait(timeout=30)
+    server.close()
+    assert server.proc.returncode == 0
+
+
+def test_a_bad_config_is_a_clear_error(tmp_path: Path) -> None:
+    config = tmp_path / "system.xml"
+    config.write_text("<SystemDescription")
+    server = ForkServer(config).bind(tmp_path, "ipc:///nonexistent", tmp_path / "token")
+    try:
+        with pytest.raises(SpawnError, match="configuration error"):
+            server.spawn((0, 0))
+    finally:
+        server.close()
+
+
+def test_spawn_mode_is_chosen_by_environment(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PRTOSD_SPAWN", "exec")
+    assert isinstance(make_spawner(tmp_path / "x.xml", tmp_path, "ipc://x", tmp_path / "t"), ExecSpawner)
+    monkeypatch.setenv("PRTOSD_SPAWN", "vfork")
+    with pytest.raises(SpawnError, match='PRTOSD_SPAWN must be "fork" or "exec", not "vfork"'):
+        make_spawner(tmp_path / "x.xml", tmp_path, "ipc://x", tmp_path / "t")
+
+
+def test_a_prestarted_server_is_taken_by_the_run_of_its_config(tmp_path: Path, monkeypatch) -> None:
+    from prtosd import spawner
+
+    monkeypatch.delenv("PRTOSD_SPAWN", raising=False)
+    config = tmp_path / "system.xml"
+    config.write_text(XML)
+    spawner.prestart(config)
+    early = spawner._prestarted
+    assert early is not None and early.run_dir is None
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    server = make_spawner(config, run_dir, f"ipc://{run_dir / 'nobody.sock'}", tmp_path / "token")
+    try:
+        assert server is early and spawner._prestarted is None
+        child = server.spawn((5, 0))  # no partition 5: exits at once
+        assert child.wait(timeout=30) == 2
+        assert (run_dir / "forkserver.log").exists()  # its diagnostics now go to the run directory
+        assert "no partition 5" in log_path(run_dir, (5, 0)).read_text()
+    finally:
+        server.close()
+    other = tmp_path / "other.xml"
+    other.write_text(XML)
+    spawner.prestart(config)
+    server = make_spawner(other, run_dir, "ipc://x", tmp_path / "token")  # another config: a new server
+    try:
+        assert server is not early and spawner._prestarted is None
+    finally:
+        server.close()
