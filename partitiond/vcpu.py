@@ -140,6 +140,9 @@ _PREFIXES = frozenset({0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF0, 0xF
 _PORT_IO = frozenset({0xE4, 0xE5, 0xE6, 0xE7, 0xEC, 0xED, 0xEE, 0xEF, 0x6C, 0x6D, 0x6E, 0x6F})
 #: uc_ctl code of UC_CTL_TB_REMOVE_CACHE with two arguments (the binding's ctl wrapper costs µs per call).
 _CTL_REMOVE_CACHE = UC_CTL_TB_REMOVE_CACHE | (2 << 26) | (UC_CTL_IO_WRITE << 30)
+_I64 = struct.Struct("<q")
+#: Local hypercalls that change what can be delivered: the IRQ masks and pending bits, the virtual IF.
+_IRQ_STATE_CALLS = frozenset({15, 16, 17, 18, 42, 43})
 _SEG_IDS = (X.UC_X86_REG_DS, X.UC_X86_REG_ES, X.UC_X86_REG_FS, X.UC_X86_REG_GS, X.UC_X86_REG_SS)
 
 
@@ -339,7 +342,8 @@ class VCpu:
 
     def __init__(self, system: System, partition_id: int, vcpu_id: int, memory: AddressSpace,
                  console: ConsoleStream | None = None, *, native_hooks: bool = True,
-                 spin_fast_forward: bool = True, block_counting: bool = True) -> None:
+                 spin_fast_forward: bool = True, block_counting: bool = True,
+                 fast_hypercalls: bool = True) -> None:
         self.system = system
         self.partition = system.partitions[partition_id]
         self.partition_id = partition_id
@@ -390,6 +394,14 @@ class VCpu:
         self._elapsed = 0
         self._budget = 0
         self._run_instr = 0
+        self._acct = 0  # instructions of the current _emulate already accounted (by in-place hypercalls)
+        self._chunk_end = 0  # _elapsed at which the current _execute chunk ends
+        self._break = False  # an in-place hypercall ended the chunk early (an injection point is due)
+        self._quiet = False  # nothing deliverable since the last check (only local hypercalls change that)
+        self._hc_sites: set[int] = set()  # keys (_site_key) of verified plain ``int $0x82`` (cleared with the code)
+        self._time_ptr, self._time_host = -1, 0  # get_time's latest buffer (checked) and its host address
+        self._code_gen = 0  # changes whenever the block table does
+        self._time_gen = -1  # _code_gen when get_time's buffer was last seen not to overlap counted code
         self._local: dict[int, Callable[[list[int]], int | None]] = {
             8: self._hc_idle_self, 9: self._hc_get_time, 10: self._hc_set_timer,
             15: self._hc_clear_irqmask, 16: self._hc_set_irqmask, 17: self._hc_set_irqpend,
@@ -399,6 +411,11 @@ class VCpu:
             37: self._hc_load_gdt, 38: self._hc_load_idtr, 39: self._hc_update_ss_sp,
             40: self._hc_update_gdt, 41: self._hc_update_idt, 42: self._hc_set_if, 43: self._hc_clear_if,
         }
+        # Every local call but idle_self (it ends the run) can be served without stopping.
+        self._fast = {nr: fn for nr, fn in self._local.items() if nr != 8}
+        self.fast_hypercalls = fast_hypercalls
+        if fast_hypercalls:
+            self.hooks.set_fast_hypercall(HYPERCALL_VECTOR, self._fast_hypercall)
 
     # -- CPU set-up -----------------------------------------------------------------------------
 
@@ -546,17 +563,24 @@ class VCpu:
         """
         self.uc.mem_write(addr, data)
         end = addr + len(data)
+        if self._overlaps_code(addr, end):
+            self._remove_cache(addr, end)
+            self._forget()
+
+    def _overlaps_code(self, addr: int, end: int) -> bool:
+        """True if ``[addr, end)`` overlaps a block of the block table."""
         for page in range(addr >> 12, ((end - 1) >> 12) + 1):
             if any(pc < end and addr < pc + size for pc, size in self._code_pages.get(page, ())):
-                self._remove_cache(addr, end)
-                self._forget()
-                return
+                return True
+        return False
 
     def _forget(self) -> None:
         """Drop every learnt block count (translated code is dropped by the caller)."""
         self._hs.forget()
         self._decoded.clear()
         self._code_pages.clear()
+        self._hc_sites.clear()
+        self._code_gen += 1
 
     # -- time -----------------------------------------------------------------------------------
 
@@ -629,17 +653,23 @@ class VCpu:
                 return outcome
 
     def _execute(self, chunk: int) -> RunResult | None:
-        """Execute ``chunk`` instructions (no injection point inside), fast-forwarding a proven spin."""
-        left = chunk
-        while self.spin_fast_forward and left > self._spin_window + SPIN_MAX_PERIOD:
-            window = self._spin_window
-            outcome = self._emulate(window)
-            if outcome is not None or not self._hs.stopped:
-                return outcome  # the run ends, or a local hypercall / IRET ended the chunk early
-            outcome, left = self._probe(left - window)
+        """Execute ``chunk`` cycles (no injection point inside), fast-forwarding a proven spin.
+
+        Hypercalls served in place charge their cost inside the chunk, so what is left of it is
+        measured on the clock (``_chunk_end``), not by counting instructions.
+        """
+        self._chunk_end = self._elapsed + chunk
+        self._break = False
+        self._quiet = False  # _inject may have left something deliverable
+        while self.spin_fast_forward and self._chunk_end - self._elapsed > self._spin_window + SPIN_MAX_PERIOD:
+            outcome = self._emulate(self._spin_window)
+            if outcome is not None or not self._hs.stopped or self._break:
+                return outcome  # the run ends, or a hypercall / IRET ended the chunk early
+            outcome, left = self._probe(self._chunk_end - self._elapsed)
             if left < 0:
                 return outcome
-        return self._emulate(left) if left > 0 else None
+        left = self._chunk_end - self._elapsed
+        return self._emulate(left) if left > 0 and not self._break else None
 
     def _probe(self, left: int) -> tuple[RunResult | None, int]:
         """Look for a fixed-point loop at the current EIP and skip its whole iterations within ``left``.
@@ -667,6 +697,7 @@ class VCpu:
                 hs.exact = 0
                 self._drop_code(lo, hi)  # back to code without per-instruction calls
         if outcome is not None or not hs.stopped:
+            self._spin_window = min(2 * self._spin_window, SPIN_WINDOW_MAX)  # a hypercall, IRET or fault: no spin
             return outcome, -1
         period = hs.count
         left -= period
@@ -731,6 +762,7 @@ class VCpu:
         """
         hs = self._hs
         hs.arm(chunk)
+        self._acct = 0
         self._io_fault = None
         error = self._start(self._eip)
         while hs.stop_why:
@@ -746,7 +778,7 @@ class VCpu:
                 error = self._tail(pc, size)
         if self.block_counting and hs.blk_n and not hs.stopped:
             self._locate()
-        n = hs.count
+        n = hs.count - self._acct
         if hs.mem_type >= 0:
             if hs.mem_type not in _FETCH_TYPES:
                 n -= 1  # the faulting instruction did not complete
@@ -819,6 +851,7 @@ class VCpu:
         self._hs.learn(pc, size, n)
         for page in range(pc >> 12, ((pc + size - 1) >> 12) + 1):
             self._code_pages.setdefault(page, set()).add((pc, size))
+        self._code_gen += 1
 
     def _is_port_io(self, addr: int, size: int) -> bool:
         code = self._code(addr, min(size, 15))
@@ -913,6 +946,8 @@ class VCpu:
         code = self._code(pc, 2)
         soft = len(code) == 2 and code[0] == 0xCD and code[1] == intno
         if intno in (HYPERCALL_VECTOR, IRET_VECTOR) and soft:
+            if intno == HYPERCALL_VECTOR and size == 2 and self.fast_hypercalls:
+                self._hc_sites.add(self._site_key())  # a plain int $0x82: served in place from now on
             self._account(n)
             self._eip = nxt
             return self._hypercall() if intno == HYPERCALL_VECTOR else self._iret()
@@ -1063,6 +1098,76 @@ class VCpu:
             return self._result(RunKind.IDLE)
         return None
 
+    def _fast_hypercall(self, key: int, count: int, nr: int, b: int, c: int, d: int, si: int, di: int) -> int:
+        """Serve a local hypercall inside the interrupt hook; 0 to stop as usual instead.
+
+        Called by the native interrupt hook at ``int $0x82`` with the site's key, the counter
+        (exact there: the ``int`` ends its translated block) and EAX, EBX, ECX, EDX, ESI, EDI.
+        Everything happens as on the stopping path: the instructions up to the ``int`` are
+        accounted before the handler reads the clocks, its cost is charged after, the result goes
+        to EAX; Unicorn then resumes after the ``int``. The answer (:data:`native.FAST_SERVED`
+        and friends) tells the hook the result and the cycles charged, by which it shrinks the
+        chunk's instruction budget. When the stopping path would have found something to do at
+        the injection point that follows every hypercall (an interrupt to deliver, a timer due
+        within the chunk, the chunk used up), it also asks the hook to end the emulation before
+        the next block, and the run loop takes over.
+        """
+        try:
+            if key not in self._hc_sites:
+                return 0  # not verified yet as a plain ``int $0x82``: the stopping path does that
+            handler = self._fast.get(nr)
+            if handler is None:
+                return 0
+            n = count - self._acct
+            self._acct = count
+            self._run_instr += n
+            self.instructions += n
+            self._elapsed += n
+            self.exec_cycles += n
+            result = handler([b, c, d, si, di])  # the clocks read are those at the int
+            charged = min(HYPERCALL_COST_CYCLES, self._budget - self._elapsed)
+            self._elapsed += charged
+            self.exec_cycles += charged
+            stop = self._elapsed >= self._chunk_end
+            if nr in _IRQ_STATE_CALLS:
+                self._quiet = False
+            if not (stop or self._quiet):
+                stop = self._deliverable()
+                self._quiet = not stop
+            if nr == 10 and not stop:
+                stop = self._elapsed + self._cycles_to_timer() < self._chunk_end
+            answer = native.FAST_SERVED | (charged << native.FAST_CHARGE_SHIFT)
+            if stop:
+                self._break = True
+                answer |= native.FAST_END
+            if result is not None:
+                answer |= native.FAST_EAX | ((result & 0xFFFFFFFF) << 32)
+            return answer
+        except Exception:  # never let an exception cross Unicorn: take the stopping path
+            return 0
+
+    def _site_key(self) -> int:
+        """Identifies the ``int`` just executed: its translated block (block counting) or its address.
+
+        Either identifies the instruction for as long as the code is unchanged (the sites are
+        forgotten with the block counts). Unlike EIP, which Unicorn has already moved past the
+        ``int`` when the hook runs, it also tells a plain ``int $0x82`` from a prefixed one.
+        The native interrupt hook computes the same key (``hc_key``) for the in-place path.
+        """
+        hs = self._hs
+        if hs.blk_n:
+            return (hs.blk_pc << 32) | hs.blk_size
+        return hs.last_pc | (1 << 63)
+
+    def _deliverable(self) -> bool:
+        """True if :meth:`_inject` would deliver something now."""
+        t = self.pct
+        if self.trap_pending is not None or t.ext_irqs_pend & PRTOS_EXT_TRAPS:
+            return True
+        if not t.iflags & CPU_FLAG_IF:
+            return False
+        return bool(t.hw_irqs_pend & ~t.hw_irqs_mask or t.ext_irqs_pend & ~t.ext_irqs_to_mask)
+
     def execute_local(self, nr: int, args: list[int]) -> int | None:
         """Run local hypercall ``nr`` with ``args`` (for a multicall batch); None if it is not local."""
         handler = self._local.get(nr)
@@ -1084,9 +1189,22 @@ class VCpu:
 
     def _hc_get_time(self, a: list[int]) -> int:
         clock, ptr = a[0], a[1]
-        if not self.memory.check(ptr, 8, write=True) or clock not in (0, 1):
+        if clock not in (0, 1):
             return PRTOS_INVALID_PARAM
-        self.write_guest(ptr, struct.pack("<q", self.to_us(self._clock_cycles(clock))))
+        data = _I64.pack(self.to_us(self._clock_cycles(clock)))
+        if ptr == self._time_ptr:  # the same checked pointer as last time (the usual case)
+            host = self._time_host
+        else:
+            if not self.memory.check(ptr, 8, write=True):
+                return PRTOS_INVALID_PARAM
+            m = self.memory.find(ptr)
+            host = m.host + ptr - m.virt if m is not None and ptr + 8 <= m.end else 0
+            self._time_ptr, self._time_host, self._time_gen = (ptr, host, -1) if host else (-1, 0, -1)
+        if host and (self._time_gen == self._code_gen or not self._overlaps_code(ptr, ptr + 8)):
+            self._time_gen = self._code_gen  # no counted code there, until new blocks are learnt
+            ctypes.memmove(host, data, 8)
+        else:
+            self.write_guest(ptr, data)
         return PRTOS_OK
 
     def _hc_set_timer(self, a: list[int]) -> int:

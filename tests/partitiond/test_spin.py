@@ -122,14 +122,15 @@ def test_loops_that_must_not_be_skipped(guest, loop: str) -> None:
     assert regs == ref_regs and cpu.spin_skipped == 0
 
 
-def test_spin_with_one_second_timer_is_faster_than_100x(guest) -> None:
-    """The goal: a spinning partition with a 1 s virtual timer period runs ≥ 100 virtual s per wall s."""
+def test_spin_with_one_second_timer_is_fast_forwarded(guest) -> None:
+    """A spinning partition with a 1 s virtual timer period: 20 virtual seconds almost all skipped.
+
+    How fast that is in wall time is measured by ``python -m bench P1`` (spin), not here.
+    """
     cpu = spin_guest(guest, first=1_000_000, period=1_000_000, ticks=1 << 30)
     hw = 0
-    t0 = time.perf_counter()
     for _ in range(40):  # 20 virtual seconds in 500 ms slots
         hw += cpu.run(500_000_000, hw).cycles
-    wall = time.perf_counter() - t0
     assert hw == 20 * 10**9
     assert cpu.console.text.count("unknown") == 19  # at 1 s, ..., 19 s; the 20th is due at the next run
-    assert 20 / wall >= 100, f"{20 / wall:.0f} virtual s per wall s"
+    assert cpu.spin_skipped > 0.999 * cpu.instructions
