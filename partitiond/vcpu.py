@@ -368,6 +368,7 @@ class VCpu:
         self._segs = _Regs(self.uc, _SEG_IDS)
         self.spin_fast_forward = spin_fast_forward
         self.spin_skipped = 0  # instructions accounted by fast-forward instead of executed (a statistic)
+        self.served_in_place = 0  # local hypercalls served inside the interrupt hook (a statistic)
         self._spin_window = SPIN_WINDOW_MIN
         self._io = tuple((r.base, r.base + r.no_ports) for r in self.partition.io_ranges)
         self._io_fault: int | None = None  # EAX before an ungranted in/out (to undo the access)
@@ -1136,6 +1137,7 @@ class VCpu:
                 self._quiet = not stop
             if nr == 10 and not stop:
                 stop = self._elapsed + self._cycles_to_timer() < self._chunk_end
+            self.served_in_place += 1
             answer = native.FAST_SERVED | (charged << native.FAST_CHARGE_SHIFT)
             if stop:
                 self._break = True
