@@ -400,7 +400,8 @@ class VCpu:
         self._break = False  # an in-place hypercall ended the chunk early (an injection point is due)
         self._quiet = False  # nothing deliverable since the last check (only local hypercalls change that)
         self._hc_sites: set[int] = set()  # keys (_site_key) of verified plain ``int $0x82`` (cleared with the code)
-        self._time_ptr, self._time_host = -1, 0  # get_time's latest buffer (checked) and its host address
+        self._time_ptr = -1  # get_time's latest buffer (checked) ...
+        self._time_cell: ctypes.c_int64 | None = None  # ... and a view of its host memory (None if split)
         self._code_gen = 0  # changes whenever the block table does
         self._time_gen = -1  # _code_gen when get_time's buffer was last seen not to overlap counted code
         self._local: dict[int, Callable[[list[int]], int | None]] = {
@@ -780,6 +781,8 @@ class VCpu:
         if self.block_counting and hs.blk_n and not hs.stopped:
             self._locate()
         n = hs.count - self._acct
+        self._run_instr += self._acct  # in-place hypercalls advanced only the clocks by these
+        self.instructions += self._acct
         if hs.mem_type >= 0:
             if hs.mem_type not in _FETCH_TYPES:
                 n -= 1  # the faulting instruction did not complete
@@ -1119,14 +1122,14 @@ class VCpu:
             handler = self._fast.get(nr)
             if handler is None:
                 return 0
-            n = count - self._acct
+            n = count - self._acct  # the clocks now; _emulate adds them to the instruction counts
             self._acct = count
-            self._run_instr += n
-            self.instructions += n
             self._elapsed += n
             self.exec_cycles += n
             result = handler([b, c, d, si, di])  # the clocks read are those at the int
-            charged = min(HYPERCALL_COST_CYCLES, self._budget - self._elapsed)
+            charged = self._budget - self._elapsed
+            if charged > HYPERCALL_COST_CYCLES:
+                charged = HYPERCALL_COST_CYCLES
             self._elapsed += charged
             self.exec_cycles += charged
             stop = self._elapsed >= self._chunk_end
@@ -1193,20 +1196,20 @@ class VCpu:
         clock, ptr = a[0], a[1]
         if clock not in (0, 1):
             return PRTOS_INVALID_PARAM
-        data = _I64.pack(self.to_us(self._clock_cycles(clock)))
-        if ptr == self._time_ptr:  # the same checked pointer as last time (the usual case)
-            host = self._time_host
-        else:
+        if ptr != self._time_ptr:  # a new buffer: check it once, keep a direct view of it
             if not self.memory.check(ptr, 8, write=True):
                 return PRTOS_INVALID_PARAM
             m = self.memory.find(ptr)
-            host = m.host + ptr - m.virt if m is not None and ptr + 8 <= m.end else 0
-            self._time_ptr, self._time_host, self._time_gen = (ptr, host, -1) if host else (-1, 0, -1)
-        if host and (self._time_gen == self._code_gen or not self._overlaps_code(ptr, ptr + 8)):
+            cell = ctypes.c_int64.from_address(m.host + ptr - m.virt) if m is not None and ptr + 8 <= m.end else None
+            self._time_ptr, self._time_cell, self._time_gen = ptr, cell, -1
+        cycles = self._hw_base + self._elapsed if clock == 0 else self.exec_cycles  # _clock_cycles, inlined
+        value = cycles * 1000 // self.khz  # to_us
+        cell = self._time_cell
+        if cell is not None and (self._time_gen == self._code_gen or not self._overlaps_code(ptr, ptr + 8)):
             self._time_gen = self._code_gen  # no counted code there, until new blocks are learnt
-            ctypes.memmove(host, data, 8)
+            cell.value = value
         else:
-            self.write_guest(ptr, data)
+            self.write_guest(ptr, _I64.pack(value))
         return PRTOS_OK
 
     def _hc_set_timer(self, a: list[int]) -> int:

@@ -86,21 +86,21 @@ class HookState(ctypes.Structure):
         ("mem_addr", ctypes.c_uint64),  # @48 its address
         ("mem_size", ctypes.c_int32),  # @56 its size
         ("pad", ctypes.c_int32),  # @60
-        ("probe_pc", ctypes.c_uint64),  # @64 spin probe: stop when this address comes round again
-        ("probe", ctypes.c_uint32),  # @72 1 while a spin probe runs
-        ("probe_hit", ctypes.c_uint32),  # @76 the probe stop was requested
-        ("wrote", ctypes.c_uint32),  # @80 guest memory was written during the probe
-        ("pad2", ctypes.c_uint32),  # @84
-        ("probe_pcs", ctypes.c_uint32 * PROBE_MAX),  # @88 instruction addresses of the probed iteration
-        ("blk_pc", ctypes.c_uint64),  # latest block counted by the block hook
-        ("blk_size", ctypes.c_uint32),  # its length in bytes
-        ("blk_n", ctypes.c_uint32),  # its instruction count
+        ("blk_pc", ctypes.c_uint64),  # @64 latest block counted by the block hook
+        ("blk_size", ctypes.c_uint32),  # @72 its length in bytes
+        ("blk_n", ctypes.c_uint32),  # @76 its instruction count
+        ("tail_on", ctypes.c_uint32),  # @80 1 while the last partial block runs
+        ("exact", ctypes.c_uint32),  # @84 1 while the instruction counter counts [exact_lo, exact_hi) (spin probe)
+        ("probe_pc", ctypes.c_uint64),  # @88 spin probe: stop when this address comes round again
+        ("probe", ctypes.c_uint32),  # @96 1 while a spin probe runs
+        ("probe_hit", ctypes.c_uint32),  # @100 the probe stop was requested
+        ("wrote", ctypes.c_uint32),  # @104 guest memory was written during the probe
+        ("pad2", ctypes.c_uint32),  # @108
+        ("probe_pcs", ctypes.c_uint32 * PROBE_MAX),  # @112 instruction addresses of the probed iteration
         ("stop_pc", ctypes.c_uint64),  # block the block hook stopped before
         ("stop_size", ctypes.c_uint32),  # its length in bytes
         ("stop_why", ctypes.c_uint32),  # STOP_MISS, STOP_BUDGET or 0
         ("tail_pc", ctypes.c_uint64),  # block left to the instruction counter while tail_on
-        ("tail_on", ctypes.c_uint32),  # 1 while the last partial block runs
-        ("exact", ctypes.c_uint32),  # 1 while the instruction counter counts [exact_lo, exact_hi) (spin probe)
         ("entries", ctypes.c_uint32),  # used slots of the table
         ("pad3", ctypes.c_uint32),
         ("exact_lo", ctypes.c_uint64),
@@ -123,7 +123,7 @@ class HookState(ctypes.Structure):
         self.mem_type = -1
         self.probe_hit = 0
         self.stop_why = 0
-        self.blk_n = 0
+        self.blk_n = self.blk_size = 0  # no block to repeat without a lookup
         self.tail_on = 0
 
     def learn(self, pc: int, size: int, n: int) -> None:
@@ -144,6 +144,7 @@ class HookState(ctypes.Structure):
         """Empty the block table (guest code may have changed)."""
         ctypes.memset(ctypes.addressof(self.table), 0, ctypes.sizeof(self.table))
         self.entries = 0
+        self.blk_n = self.blk_size = 0  # nor the latest block's count
 
 
 def cache_dir() -> Path:
