@@ -43,8 +43,9 @@ on it: chunks end at every injection point, at the budget and at the cycle a tim
 real, counted) until e comes round again, L instructions later, with a native write recorder
 installed and the iteration's instruction addresses recorded. The state after the iteration is a
 deterministic function of the state before it when nothing else feeds it: no memory write, no
-interrupt, no hypercall, no fault, no instruction with a host-dependent result (``rdtsc``,
-``rdtscp``, ``rdpmc``, ``rdrand``, ``rdseed``; ``in`` on a granted port is a constant, ``cpuid`` too).
+interrupt, no hypercall, no fault, no instruction with a time- or host-dependent result (``rdtsc``,
+``rdtscp``, ``rdpmc``, ``rdrand``, ``rdseed``; all of them trap anyway, see below; ``in`` on a
+granted port is a constant, ``cpuid`` too).
 If in addition the registers the guest can change at ring 1 are identical (general registers, EIP,
 EFLAGS, segment selectors, and x87/SSE state for FP partitions; CRs, descriptor tables and MSRs
 cannot change without a hypercall or a #GP) and memory is unchanged (nothing was written), the CPU
@@ -58,6 +59,20 @@ window (up to :data:`SPIN_WINDOW_MAX`), a successful one resets it to :data:`SPI
 guest that never spins pays one short probe per ~16 M instructions. With block counting, the
 probe's iteration runs under the per-instruction counter on the pages around e (the addresses of
 its instructions are needed); an iteration that leaves those pages is not taken for a spin.
+
+Host-dependent instructions (docs/abi.md): CR4.TSD makes ``rdtsc``/``rdtscp`` raise #GP at ring 1;
+the engine answers with the virtual HW clock in cycles (:meth:`VCpu._time_stamp`) and the guest
+never sees the fault. ``rdpmc`` faults (CR4.PCE is clear). The CPU model (:data:`CPU_MODEL`) has no
+RDRAND/RDSEED: CPUID does not offer them and they raise #UD.
+
+Local hypercalls in place: the native interrupt hook offers ``int $0x82`` to
+:meth:`VCpu._fast_hypercall` before stopping. The ``int`` ends its translated block, so the
+counter is exact there; every call but ``idle_self`` is served there and the emulation goes on
+after the ``int``, the chunk's instruction budget shrunk by the cycles charged. The first call at
+each site takes the stopping path, which checks that it is a plain ``int $0x82`` and remembers
+the site (by block, forgotten with the block counts). Where the stopping path would act at the
+injection point after the call (something deliverable, a timer due within the chunk, the chunk
+used up), the hook ends the emulation before the next block instead, so the outcome is the same.
 
 Memory another process writes while this one runs: the supervisor changes guest memory only while
 the vCPU is stopped (grant boundaries, forwarded hypercalls), so within a chunk the only concurrent
@@ -110,6 +125,13 @@ HYPERCALL_COST_CYCLES = 100
 SPIN_WINDOW_MIN = 4096
 SPIN_WINDOW_MAX = 1 << 24
 SPIN_MAX_PERIOD = native.PROBE_MAX
+
+#: The emulated CPU (docs/abi.md): Sandy Bridge, the last Intel core without RDRAND/RDSEED, so that
+#: CPUID does not offer them and executing them raises #UD (Unicorn's default model returns host
+#: random numbers, which would make runs differ).
+CPU_MODEL = X.UC_CPU_X86_SANDYBRIDGE
+#: CR4.TSD: rdtsc/rdtscp at ring 1 raise #GP, which the engine turns into a read of the virtual clock.
+CR4_TSD = 0x4
 
 GUEST_CS_SEL = 0x139
 GUEST_DS_SEL = 0x141
@@ -270,6 +292,13 @@ def _descriptor(base: int, limit: int, access: int) -> bytes:
                        0xC0 | ((limit >> 16) & 0xF), (base >> 24) & 0xFF)
 
 
+def _new_cpu() -> Uc:
+    """A 32-bit x86 CPU of :data:`CPU_MODEL` (set before its first use, as Unicorn requires)."""
+    uc = Uc(UC_ARCH_X86, UC_MODE_32)
+    uc.ctl_set_cpu_model(CPU_MODEL)
+    return uc
+
+
 @contextmanager
 def _pct_setup_lock(memory: AddressSpace) -> Iterator[None]:
     """An exclusive lock per partition (a lock file next to its PCT file) for CPU set-up."""
@@ -307,7 +336,7 @@ class _Decoder:
         return decoder
 
     def __init__(self, context: object) -> None:
-        self.uc = Uc(UC_ARCH_X86, UC_MODE_32)
+        self.uc = _new_cpu()
         self.uc.context_restore(context)  # type: ignore[arg-type]
         self.uc.mem_map(self.BASE, self.SPAN)
         self.found: list[tuple[int, int]] = []
@@ -354,7 +383,7 @@ class VCpu:
         self.fp = bool(self.partition.flags & PartitionFlag.FP)
         self.pcts = PctArray(system, self.partition, memory.pct_map)
         self.pct = self.pcts.pct(vcpu_id)
-        self.uc = Uc(UC_ARCH_X86, UC_MODE_32)
+        self.uc = _new_cpu()
         memory.map_into(self.uc)
         self.hooks = native.install(self.uc, force_python=not native_hooks, block=block_counting)
         self._hs = self.hooks.state
@@ -369,6 +398,7 @@ class VCpu:
         self.spin_fast_forward = spin_fast_forward
         self.spin_skipped = 0  # instructions accounted by fast-forward instead of executed (a statistic)
         self.served_in_place = 0  # local hypercalls served inside the interrupt hook (a statistic)
+        self.time_stamps = 0  # rdtsc/rdtscp executed (a statistic)
         self._spin_window = SPIN_WINDOW_MIN
         self._io = tuple((r.base, r.base + r.no_ports) for r in self.partition.io_ranges)
         self._io_fault: int | None = None  # EAX before an ungranted in/out (to undo the access)
@@ -448,6 +478,7 @@ class VCpu:
         self.memory.write(gdt + (_RING0_DS >> 3) * 8, bytes(8))
         self.memory.write(stub, bytes(8 + 20))
         cr0 = uc.reg_read(X.UC_X86_REG_CR0)
+        uc.reg_write(X.UC_X86_REG_CR4, uc.reg_read(X.UC_X86_REG_CR4) | CR4_TSD)  # rdtsc traps (_time_stamp)
         if self.fp:
             uc.reg_write(X.UC_X86_REG_CR4, uc.reg_read(X.UC_X86_REG_CR4) | 0x600)  # OSFXSR, OSXMMEXCPT
             uc.reg_write(X.UC_X86_REG_CR0, cr0 & ~CR0_EM)
@@ -947,8 +978,8 @@ class VCpu:
         hs = self._hs
         pc, size = hs.last_pc & 0xFFFFFFFF, hs.last_size
         nxt = (pc + size) & 0xFFFFFFFF
-        code = self._code(pc, 2)
-        soft = len(code) == 2 and code[0] == 0xCD and code[1] == intno
+        code = self._code(pc, 3)
+        soft = len(code) >= 2 and code[0] == 0xCD and code[1] == intno
         if intno in (HYPERCALL_VECTOR, IRET_VECTOR) and soft:
             if intno == HYPERCALL_VECTOR and size == 2 and self.fast_hypercalls:
                 self._hc_sites.add(self._site_key())  # a plain int $0x82: served in place from now on
@@ -966,10 +997,30 @@ class VCpu:
             self._account(n)  # traps: the instruction completed; report and resume after it
             resume = nxt if intno != 1 else self._regs.read(X.UC_X86_REG_EIP)
             return self._exception(intno, resume, resume=resume)
+        if intno == TRAP_GP and (code[:size] == b"\x0f\x31" or code[:size] == b"\x0f\x01\xf9"):
+            return self._time_stamp(n, nxt, rdtscp=size == 3)
         self._account(n - 1)  # faults: the instruction did not complete
         if intno >= 32:
             return self._panic(f"unexpected interrupt {intno} at {pc:#x}")
         return self._exception(intno, pc, size=size)
+
+    def _time_stamp(self, n: int, nxt: int, *, rdtscp: bool) -> None:
+        """``rdtsc`` / ``rdtscp`` (trapped by CR4.TSD): EDX:EAX = the HW clock in cycles, after the instruction.
+
+        The virtual time-stamp counter is the clock ``get_time`` reads, in cycles of the
+        configured CPU frequency since boot, counting the ``rdtsc`` itself (as ``get_time`` counts
+        its ``int``). ``rdtscp`` also sets ECX (IA32_TSC_AUX) to the vCPU id. The #GP never
+        reaches the guest; the CPU is cleaned as after any exception.
+        """
+        self._account(n)
+        tsc = (self._hw_base + self._elapsed) & 0xFFFFFFFFFFFFFFFF
+        self._recover()
+        self._regs.write(X.UC_X86_REG_EAX, tsc & 0xFFFFFFFF)
+        self._regs.write(X.UC_X86_REG_EDX, tsc >> 32)
+        if rdtscp:
+            self._regs.write(X.UC_X86_REG_ECX, self.vcpu_id)
+        self._eip = nxt
+        self.time_stamps += 1
 
     def _granted(self, port: int, size: int) -> bool:
         return any(lo <= port and port + size <= hi for lo, hi in self._io)
