@@ -102,6 +102,7 @@ from unicorn import x86_const as X
 from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CACHE
 from unicorn.unicorn_py3.unicorn import uclib
 
+from hm.audit import IRQ_EMUL, MOD_HCALLS, MOD_IRQS, hcall_begin_records, hcall_end_record, pack_event
 from partitiond import native
 from partitiond.hypercalls import (
     HYPERCALL_VECTOR,
@@ -399,6 +400,13 @@ class VCpu:
         self.spin_skipped = 0  # instructions accounted by fast-forward instead of executed (a statistic)
         self.served_in_place = 0  # local hypercalls served inside the interrupt hook (a statistic)
         self.time_stamps = 0  # rdtsc/rdtscp executed (a statistic)
+        # Audit events of the hypervisor trace (hm.audit) that happen here, only for the modules the
+        # configuration selects: packed records the process ships to the supervisor (take_audit).
+        htrace = system.hypervisor.trace
+        modules = htrace.bitmask if htrace is not None else 0
+        self.audit_hcalls = bool(modules >> MOD_HCALLS & 1)
+        self.audit_irqs = bool(modules >> MOD_IRQS & 1)
+        self.audit_log = bytearray()
         self._spin_window = SPIN_WINDOW_MIN
         self._io = tuple((r.base, r.base + r.no_ports) for r in self.partition.io_ranges)
         self._io_fault: int | None = None  # EAX before an ungranted in/out (to undo the access)
@@ -1111,6 +1119,8 @@ class VCpu:
         if not access & 1:  # interrupt gate: virtual IF off
             self.pct.iflags &= ~CPU_FLAG_IF
         self._eip = offset
+        if self.audit_irqs:
+            self.audit_log += pack_event(self._now_us(), MOD_IRQS, IRQ_EMUL, vector)
         return None
 
     def _iret(self) -> RunResult | None:
@@ -1138,6 +1148,8 @@ class VCpu:
                 self.console.write(f"Hypercall ({nr}) unknown\n")
             self._regs.write(X.UC_X86_REG_EAX, PRTOS_UNKNOWN_HYPERCALL)
             self._charge(HYPERCALL_COST_CYCLES)
+            if self.audit_hcalls:
+                self.audit_hcall(nr, args, PRTOS_UNKNOWN_HYPERCALL)
             return None
         handler = self._local.get(nr)
         if handler is None:
@@ -1149,6 +1161,8 @@ class VCpu:
         self._charge(HYPERCALL_COST_CYCLES)
         if result is not None:
             self._regs.write(X.UC_X86_REG_EAX, result)
+        if self.audit_hcalls:
+            self.audit_hcall(nr, args, result)
         if nr == 8:
             return self._result(RunKind.IDLE)
         return None
@@ -1183,6 +1197,8 @@ class VCpu:
                 charged = HYPERCALL_COST_CYCLES
             self._elapsed += charged
             self.exec_cycles += charged
+            if self.audit_hcalls:
+                self.audit_hcall(nr, [b, c, d, si, di], result)
             stop = self._elapsed >= self._chunk_end
             if nr in _IRQ_STATE_CALLS:
                 self._quiet = False
@@ -1223,6 +1239,29 @@ class VCpu:
         if not t.iflags & CPU_FLAG_IF:
             return False
         return bool(t.hw_irqs_pend & ~t.hw_irqs_mask or t.ext_irqs_pend & ~t.ext_irqs_to_mask)
+
+    # -- audit events (hm.audit) -------------------------------------------------------------------
+
+    def _now_us(self) -> int:
+        return (self._hw_base + self._elapsed) * 1000 // self.khz
+
+    def audit_hcall(self, nr: int, args: list[int] | tuple[int, ...], result: int | None) -> None:
+        """HCALL_BEGIN (and BEGIN2) and HCALL_END of a hypercall served without the supervisor.
+
+        Stamped with the HW clock after the call's cost, as the supervisor stamps the calls it
+        serves (their ``now`` is taken after the cost too). The caller checks ``audit_hcalls``.
+        """
+        now = self._now_us()
+        for module, event, payload in hcall_begin_records(nr, args):
+            self.audit_log += pack_event(now, module, event, *payload)
+        end = hcall_end_record(nr, result)
+        if end is not None:
+            self.audit_log += pack_event(now, end[0], end[1], *end[2])
+
+    def take_audit(self) -> bytes:
+        """The audit events produced since the last call (:data:`hm.audit.EVENT` records), oldest first."""
+        log, self.audit_log = bytes(self.audit_log), bytearray()
+        return log
 
     def execute_local(self, nr: int, args: list[int]) -> int | None:
         """Run local hypercall ``nr`` with ``args`` (for a multicall batch); None if it is not local."""
