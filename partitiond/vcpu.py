@@ -54,9 +54,10 @@ until something outside changes. So the remaining ``left`` instructions of the c
 L`` identical iterations followed by ``left % L`` instructions of one more: the engine adds
 ``(left // L) * L`` to the counter and both clocks without executing them and executes the rest, so
 the chunk ends at the same instruction, in the same state, as without fast-forward (timers fire and
-interrupts are injected at exactly the same instruction boundary). A failed probe doubles the
-window (up to :data:`SPIN_WINDOW_MAX`), a successful one resets it to :data:`SPIN_WINDOW_MIN`, so a
-guest that never spins pays one short probe per ~16 M instructions. With block counting, the
+interrupts are injected at exactly the same instruction boundary). A failed probe (or one a
+hypercall, IRET or fault ends) multiplies the window by :data:`SPIN_WINDOW_GROWTH` (up to
+:data:`SPIN_WINDOW_MAX`), a successful one resets it to :data:`SPIN_WINDOW_MIN`, so a guest that
+never spins pays one short probe per ~16 M instructions. With block counting, the
 probe's iteration runs under the per-instruction counter on the pages around e (the addresses of
 its instructions are needed); an iteration that leaves those pages is not taken for a spin.
 
@@ -125,6 +126,9 @@ HYPERCALL_COST_CYCLES = 100
 #: ceiling the interval doubles to while none is found, and the longest iteration looked for.
 SPIN_WINDOW_MIN = 4096
 SPIN_WINDOW_MAX = 1 << 24
+#: A failed probe multiplies the interval by this: a guest that does not spin reaches the ceiling
+#: after six probes (each drops and retranslates the code around it).
+SPIN_WINDOW_GROWTH = 4
 SPIN_MAX_PERIOD = native.PROBE_MAX
 
 #: The emulated CPU (docs/abi.md): Sandy Bridge, the last Intel core without RDRAND/RDSEED, so that
@@ -738,7 +742,7 @@ class VCpu:
                 hs.exact = 0
                 self._drop_code(lo, hi)  # back to code without per-instruction calls
         if outcome is not None or not hs.stopped:
-            self._spin_window = min(2 * self._spin_window, SPIN_WINDOW_MAX)  # a hypercall, IRET or fault: no spin
+            self._spin_window = min(SPIN_WINDOW_GROWTH * self._spin_window, SPIN_WINDOW_MAX)  # no spin here
             return outcome, -1
         period = hs.count
         left -= period
@@ -749,7 +753,7 @@ class VCpu:
             self.spin_skipped += skip
             self._spin_window = SPIN_WINDOW_MIN
             return None, left - skip
-        self._spin_window = min(2 * self._spin_window, SPIN_WINDOW_MAX)
+        self._spin_window = min(SPIN_WINDOW_GROWTH * self._spin_window, SPIN_WINDOW_MAX)
         return None, left
 
     def _remove_cache(self, lo: int, hi: int) -> None:

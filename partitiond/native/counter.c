@@ -99,17 +99,11 @@ static inline uint32_t pd_slot(uint32_t pc, uint32_t size)
     return ((pc ^ (size << 20)) * 2654435761u) >> (32 - PD_TABLE_BITS);
 }
 
-void pd_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
+/* Everything but the repeated block: kept out of line so that the common path below needs no
+ * register saves. */
+__attribute__((noinline)) static void pd_block_slow(void *uc, uint64_t address, uint32_t size, struct pd_state *s)
 {
-    struct pd_state *s = (struct pd_state *)user_data;
     uint32_t pc = (uint32_t)address, i, n = 0;
-    /* The same block again (a loop of one block): its count is at hand, no lookup. The fields
-     * read here share the first cache line of the state. */
-    if (address == s->blk_pc && size == s->blk_size && s->blk_n && !(s->stopped | s->tail_on | s->exact)
-        && s->count + s->blk_n <= s->budget) {
-        s->count += s->blk_n;
-        return;
-    }
     if (s->stopped || (s->tail_on && address == s->tail_pc))
         return;
     if (s->exact) {
@@ -143,6 +137,19 @@ void pd_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
     s->blk_pc = address;
     s->blk_size = size;
     s->blk_n = n;
+}
+
+void pd_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
+{
+    struct pd_state *s = (struct pd_state *)user_data;
+    /* The same block again (a loop of one block): its count is at hand, no lookup. The fields
+     * read here share the first cache line of the state. */
+    if (address == s->blk_pc && size == s->blk_size && s->blk_n && !(s->stopped | s->tail_on | s->exact)
+        && s->count + s->blk_n <= s->budget) {
+        s->count += s->blk_n;
+        return;
+    }
+    pd_block_slow(uc, address, size, s);
 }
 
 void pd_count_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
