@@ -459,10 +459,11 @@ class Supervisor:
                 self.console.write(-1 if msg.get("hyp") else g.key[0], msg["data"], msg["now"])
             elif msg["t"] in ("hcall", "fault", "result") and msg["seq"] == g.seq and g.head is None:
                 g.head = msg
-                if "audit" in msg:
+                if "audit" in msg and g.generation == self.generation:  # not from before a system reset
                     self.obs.vcpu_audit(g.cpu, g.key, msg["audit"])
             elif msg["t"] == "audit" and msg["seq"] == g.seq and g.head is None:
-                self.obs.vcpu_audit(g.cpu, g.key, msg["events"])
+                if g.generation == self.generation:
+                    self.obs.vcpu_audit(g.cpu, g.key, msg["events"])
             else:
                 self.stats.rejected += 1
 
