@@ -65,3 +65,35 @@ def test_nothing_from_the_vcpu_without_the_modules(tmp_path: Path) -> None:
     first, second, _ = run_twice(tmp_path, "HYP_SCHED")
     assert first == second
     assert {Record.unpack(r).event_id >> 8 for r in first} == {MOD_SCHED}
+
+
+def test_shipments_of_concurrent_grants_are_stored_in_virtual_time_order(tmp_path: Path) -> None:
+    """Two CPUs' shipments arrive out of time order; each is stored once the supervisor reaches its time."""
+    from types import SimpleNamespace
+
+    from hm.audit import pack_event
+    from hm.log import LogStream
+    from hm.trace import HYPERVISOR_STREAM, TraceService
+    from prtosd.config.model import HypervisorTrace
+    from prtosd.timeline import RunRecorder
+
+    trace = TraceService({}, {}, LogStream(bytearray(64 * 1024)))
+    system = SimpleNamespace(name="t", processors=(0, 1), partitions=(), hypervisor=SimpleNamespace(
+        trace=HypervisorTrace("hyptr", 0b11)))
+    sup = SimpleNamespace(system=system, trace=trace, run_dir=tmp_path, stats=SimpleNamespace(rejected=0))
+    obs = RunRecorder(sup)  # type: ignore[arg-type]
+    cpu1 = pack_event(30, MOD_HCALLS, HCALL_BEGIN, 9 << 16 | 2) + pack_event(50, MOD_IRQS, IRQ_EMUL, 224)
+    cpu0 = pack_event(10, MOD_HCALLS, HCALL_BEGIN, 32 << 16) + pack_event(40, MOD_HCALLS, HCALL_END, 0)
+    obs.vcpu_audit(1, (1, 0), cpu1)  # CPU 1's message (time 60) arrives first
+    obs.vcpu_audit(0, (0, 0), cpu0)  # then CPU 0's (time 45)
+    obs.vcpu_audit(0, (0, 0), b"\x00" * 27)  # a torn shipment is dropped and counted
+    assert sup.stats.rejected == 1
+    obs.vcpu_audit_due(45)  # the supervisor handles CPU 0's message first
+    stored = trace.stream(HYPERVISOR_STREAM)
+    first = [Record.unpack(r) for r in iter(stored.read, None)]
+    assert [(r.timestamp, r.partition_id) for r in first] == [(10, 0), (30, 1), (40, 0)]
+    obs.vcpu_audit_due(60)
+    rest = [Record.unpack(r) for r in iter(stored.read, None)]
+    assert [(r.timestamp, r.event_id) for r in rest] == [(50, (MOD_IRQS << 8) | IRQ_EMUL)]
+    assert [r.sequence for r in first + rest] == [0, 1, 2, 3]
+    obs.close()
