@@ -11,14 +11,17 @@ layout, the module/event codes and the filter live here in one place. Without a 
 ask for audit pay nothing and consume no sequence numbers (partition-visible sequences stay the
 same).
 
-What prtosd cannot observe, and therefore never records: IRQ_RAISED (no hardware interrupts),
-IRQ_EMUL (vectors are injected inside the partition process), PART_RESET (defined only), and
-the HCALLS events of hypercalls served locally in the partition process (``local`` rows of
-:data:`partitiond.hypercalls.TABLE`, e.g. ``get_time``, ``set_timer``, ``idle_self``).
+Events that happen inside a partition process — the HCALLS events of hypercalls served there
+(``local`` rows of :data:`partitiond.hypercalls.TABLE`, e.g. ``get_time``, ``set_timer``, and the
+console write) and IRQ_EMUL for each vector the vCPU injects — are produced by the vCPU when the
+module is selected, packed as :data:`EVENT` records and shipped with the process's next message
+to the supervisor, which stores them through :meth:`AuditTrail.vcpu_event` in virtual-time order
+(prtosd.timeline). Never recorded: IRQ_RAISED (no hardware interrupts) and PART_RESET (defined only).
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -61,6 +64,47 @@ IDLE_WORD = 0xFFFFFFFF
 VOID_CALLS = frozenset({42, 43})
 
 Who = tuple[int, int] | None  # the vCPU current on the CPU where it happens; None = idle
+
+#: One event produced in a partition process, as shipped to the supervisor: HW clock (µs), module,
+#: event, four payload words.
+EVENT = struct.Struct("<QBBxxIIII")
+#: Events a partition process ships in one message at most (well under ipc.messages.MAX_AUDIT).
+SHIP_MAX = 16384
+#: Modules whose events a partition process may ship.
+VCPU_MODULES = frozenset({MOD_IRQS, MOD_HCALLS})
+
+
+def pack_event(now: int, module: int, event: int, *payload: int) -> bytes:
+    """One :data:`EVENT` record (unused payload words 0, D-41)."""
+    words = [w & 0xFFFFFFFF for w in payload[:4]] + [0] * (4 - len(payload[:4]))
+    return EVENT.pack(now, module, event, *words)
+
+
+def unpack_events(data: bytes) -> list[tuple[int, int, int, tuple[int, int, int, int]]]:
+    """The records of a shipment; ValueError if it is not a whole number of records."""
+    if len(data) % EVENT.size:
+        raise ValueError(f"audit shipment of {len(data)} bytes is not a multiple of {EVENT.size}")
+    return [(now, module, event, (a, b, c, d)) for now, module, event, a, b, c, d in EVENT.iter_unpack(data)]
+
+
+def hcall_begin_records(nr: int, args: Sequence[int]) -> list[tuple[int, int, tuple[int, ...]]]:
+    """(module, event, payload) of HCALL_BEGIN, and HCALL_BEGIN2 for calls of more than 3 argument words."""
+    from partitiond.hypercalls import lookup
+
+    row = lookup(nr)
+    words = row.words if row is not None else 0
+    argv = list(args[:words]) + [0] * max(0, words - len(args))
+    out = [(MOD_HCALLS, HCALL_BEGIN, ((nr << 16) | words, *argv[:3]))]
+    if words > 3:
+        out.append((MOD_HCALLS, HCALL_BEGIN2, tuple(argv[3:5])))
+    return out
+
+
+def hcall_end_record(nr: int, result: int | None) -> tuple[int, int, tuple[int, ...]] | None:
+    """(module, event, payload) of HCALL_END; None for the void calls or a call that does not return."""
+    if result is None or nr in VOID_CALLS:
+        return None
+    return (MOD_HCALLS, HCALL_END, (result,))
 
 
 def vcpu_word(key: tuple[int, int] | None) -> int:
@@ -113,20 +157,21 @@ class AuditTrail:
         """HCALL_BEGIN, and HCALL_BEGIN2 for calls of more than 3 argument words."""
         if not self.bitmask >> MOD_HCALLS & 1:
             return
-        from partitiond.hypercalls import lookup
-
-        row = lookup(nr)
-        words = row.words if row is not None else 0
-        argv = list(args[:words]) + [0] * max(0, words - len(args))
-        self.record(MOD_HCALLS, HCALL_BEGIN, who, now, (nr << 16) | words, *argv[:3])
-        if words > 3:
-            self.record(MOD_HCALLS, HCALL_BEGIN2, who, now, *argv[3:5])
+        for module, event, payload in hcall_begin_records(nr, args):
+            self.record(module, event, who, now, *payload)
 
     def hcall_end(self, who: Who, now: int, nr: int, result: int | None) -> None:
         """HCALL_END with the result; none for the void calls or a call that does not return."""
-        if result is None or nr in VOID_CALLS:
-            return
-        self.record(MOD_HCALLS, HCALL_END, who, now, result)
+        rec = hcall_end_record(nr, result)
+        if rec is not None:
+            self.record(rec[0], rec[1], who, now, *rec[2])
+
+    # -- shipped by a partition process -------------------------------------------------------------
+
+    def vcpu_event(self, who: Who, now: int, module: int, event: int, payload: Sequence[int]) -> None:
+        """An event a vCPU produced (local hypercall, IRQ_EMUL); other modules are not accepted from it."""
+        if module in VCPU_MODULES:
+            self.record(module, event, who, now, *payload)
 
     # -- SCHED --------------------------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ import msgpack
 PROTOCOL_VERSION = 1
 #: Upper bound of any frame, far above any legitimate message (port messages, console lines).
 MAX_FRAME = 1 << 20
+#: Upper bound of the audit records (hm.audit.EVENT) one message carries.
+MAX_AUDIT = 512 * 1024
 U32 = (0, 0xFFFFFFFF)
 S32 = (-0x80000000, 0x7FFFFFFF)
 U64 = (0, 0xFFFFFFFFFFFFFFFF)
@@ -85,9 +87,26 @@ MESSAGES: dict[str, dict[str, Field]] = {
         "slot": _list(_int(), 3, optional=True),
     },
     # partition process → prtosd: the grant ended (reason: budget, idle, stopped, halted).
-    "result": {"seq": _int(U64), "reason": _str(16), "now": _int(S64), "instructions": _int(U64)},
+    # ``audit`` (on result, hcall and fault): hypervisor audit events the vCPU produced since its
+    # previous message (hm.audit.EVENT records), when the configuration selects their modules.
+    "result": {
+        "seq": _int(U64),
+        "reason": _str(16),
+        "now": _int(S64),
+        "instructions": _int(U64),
+        "audit": _bytes(MAX_AUDIT, optional=True),
+    },
     # partition process → prtosd: a hypercall that needs global state, at virtual µs ``now``.
-    "hcall": {"seq": _int(U64), "now": _int(S64), "nr": _int((0, 255)), "args": _list(_int(), 5)},
+    "hcall": {
+        "seq": _int(U64),
+        "now": _int(S64),
+        "nr": _int((0, 255)),
+        "args": _list(_int(), 5),
+        "audit": _bytes(MAX_AUDIT, optional=True),
+    },
+    # partition process → prtosd: more audit events than one message carries, ahead of the
+    # result/hcall/fault that carries the rest.
+    "audit": {"seq": _int(U64), "events": _bytes(MAX_AUDIT)},
     # partition process → prtosd: a CPU exception (HM event) at virtual µs ``now``.
     "fault": {
         "seq": _int(U64),
@@ -98,6 +117,7 @@ MESSAGES: dict[str, dict[str, Field]] = {
         "eflags": _int(),
         "error_code": _int(),
         "cr2": _int(optional=True),
+        "audit": _bytes(MAX_AUDIT, optional=True),
     },
     # prtosd → partition process: answer to an hcall or a fault. ``ret`` absent: nothing is
     # written back (the vCPU was reset meanwhile); ``cont`` 0: the grant ends now;

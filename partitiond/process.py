@@ -27,6 +27,7 @@ from typing import Any
 
 import zmq
 
+from hm.audit import EVENT, SHIP_MAX
 from ipc.messages import ProtocolError, decode, encode, make
 from partitiond.memory import AddressSpace
 from partitiond.vcpu import ResetMode, RunKind, VCpu
@@ -159,9 +160,12 @@ class PartitionProcess:
                 assert r.hypercall is not None
                 h = r.hypercall
                 if h.nr == HC_WRITE_OBJECT and (h.args[0] >> 24) & 0x7F == OBJ_CLASS_CONSOLE:
-                    v.complete_hypercall(self.console_write(*h.args[:3]))
+                    result = self.console_write(*h.args[:3])
+                    v.complete_hypercall(result)
+                    if v.audit_hcalls:  # served here, so the supervisor would not see it
+                        v.audit_hcall(h.nr, h.args, result)
                     continue
-                self.send("hcall", seq=seq, now=self.now, nr=h.nr, args=list(h.args))
+                self.send("hcall", seq=seq, now=self.now, nr=h.nr, args=list(h.args), **self.audit(seq))
             else:  # EXCEPTION
                 assert r.trap is not None
                 hw = min(hw + FAULT_COST_CYCLES, end)
@@ -178,6 +182,7 @@ class PartitionProcess:
                     eflags=tr.eflags,
                     error_code=tr.error_code,
                     **fields,
+                    **self.audit(seq),
                 )
             reply = self.wait_reply(seq)
             for n in range(32):
@@ -192,7 +197,19 @@ class PartitionProcess:
 
     def finish(self, seq: int, reason: str, now: int, instructions: int) -> None:
         self.now = now
-        self.send("result", seq=seq, reason=reason, now=now, instructions=instructions)
+        self.send("result", seq=seq, reason=reason, now=now, instructions=instructions, **self.audit(seq))
+
+    def audit(self, seq: int) -> dict[str, bytes]:
+        """The vCPU's audit events for the next message (an ``audit`` field; empty: none).
+
+        More than one message carries go ahead in ``audit`` messages of the grant.
+        """
+        log = self.vcpu.take_audit()
+        chunk = SHIP_MAX * EVENT.size
+        while len(log) > chunk:
+            self.send("audit", seq=seq, events=log[:chunk])
+            log = log[chunk:]
+        return {"audit": log} if log else {}
 
     def console_write(self, desc: int, buf: int, size: int) -> int:
         """partition-api.md §8.3: checks in order, then one console unit to prtosd."""

@@ -43,8 +43,9 @@ on it: chunks end at every injection point, at the budget and at the cycle a tim
 real, counted) until e comes round again, L instructions later, with a native write recorder
 installed and the iteration's instruction addresses recorded. The state after the iteration is a
 deterministic function of the state before it when nothing else feeds it: no memory write, no
-interrupt, no hypercall, no fault, no instruction with a host-dependent result (``rdtsc``,
-``rdtscp``, ``rdpmc``, ``rdrand``, ``rdseed``; ``in`` on a granted port is a constant, ``cpuid`` too).
+interrupt, no hypercall, no fault, no instruction with a time- or host-dependent result (``rdtsc``,
+``rdtscp``, ``rdpmc``, ``rdrand``, ``rdseed``; all of them trap anyway, see below; ``in`` on a
+granted port is a constant, ``cpuid`` too).
 If in addition the registers the guest can change at ring 1 are identical (general registers, EIP,
 EFLAGS, segment selectors, and x87/SSE state for FP partitions; CRs, descriptor tables and MSRs
 cannot change without a hypercall or a #GP) and memory is unchanged (nothing was written), the CPU
@@ -53,11 +54,26 @@ until something outside changes. So the remaining ``left`` instructions of the c
 L`` identical iterations followed by ``left % L`` instructions of one more: the engine adds
 ``(left // L) * L`` to the counter and both clocks without executing them and executes the rest, so
 the chunk ends at the same instruction, in the same state, as without fast-forward (timers fire and
-interrupts are injected at exactly the same instruction boundary). A failed probe doubles the
-window (up to :data:`SPIN_WINDOW_MAX`), a successful one resets it to :data:`SPIN_WINDOW_MIN`, so a
-guest that never spins pays one short probe per ~16 M instructions. With block counting, the
+interrupts are injected at exactly the same instruction boundary). A failed probe (or one a
+hypercall, IRET or fault ends) multiplies the window by :data:`SPIN_WINDOW_GROWTH` (up to
+:data:`SPIN_WINDOW_MAX`), a successful one resets it to :data:`SPIN_WINDOW_MIN`, so a guest that
+never spins pays one short probe per ~16 M instructions. With block counting, the
 probe's iteration runs under the per-instruction counter on the pages around e (the addresses of
 its instructions are needed); an iteration that leaves those pages is not taken for a spin.
+
+Host-dependent instructions (docs/abi.md): CR4.TSD makes ``rdtsc``/``rdtscp`` raise #GP at ring 1;
+the engine answers with the virtual HW clock in cycles (:meth:`VCpu._time_stamp`) and the guest
+never sees the fault. ``rdpmc`` faults (CR4.PCE is clear). The CPU model (:data:`CPU_MODEL`) has no
+RDRAND/RDSEED: CPUID does not offer them and they raise #UD.
+
+Local hypercalls in place: the native interrupt hook offers ``int $0x82`` to
+:meth:`VCpu._fast_hypercall` before stopping. The ``int`` ends its translated block, so the
+counter is exact there; every call but ``idle_self`` is served there and the emulation goes on
+after the ``int``, the chunk's instruction budget shrunk by the cycles charged. The first call at
+each site takes the stopping path, which checks that it is a plain ``int $0x82`` and remembers
+the site (by block, forgotten with the block counts). Where the stopping path would act at the
+injection point after the call (something deliverable, a timer due within the chunk, the chunk
+used up), the hook ends the emulation before the next block instead, so the outcome is the same.
 
 Memory another process writes while this one runs: the supervisor changes guest memory only while
 the vCPU is stopped (grant boundaries, forwarded hypercalls), so within a chunk the only concurrent
@@ -87,6 +103,7 @@ from unicorn import x86_const as X
 from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CACHE
 from unicorn.unicorn_py3.unicorn import uclib
 
+from hm.audit import IRQ_EMUL, MOD_HCALLS, MOD_IRQS, hcall_begin_records, hcall_end_record, pack_event
 from partitiond import native
 from partitiond.hypercalls import (
     HYPERCALL_VECTOR,
@@ -109,7 +126,17 @@ HYPERCALL_COST_CYCLES = 100
 #: ceiling the interval doubles to while none is found, and the longest iteration looked for.
 SPIN_WINDOW_MIN = 4096
 SPIN_WINDOW_MAX = 1 << 24
+#: A failed probe multiplies the interval by this: a guest that does not spin reaches the ceiling
+#: after six probes (each drops and retranslates the code around it).
+SPIN_WINDOW_GROWTH = 4
 SPIN_MAX_PERIOD = native.PROBE_MAX
+
+#: The emulated CPU (docs/abi.md): Sandy Bridge, the last Intel core without RDRAND/RDSEED, so that
+#: CPUID does not offer them and executing them raises #UD (Unicorn's default model returns host
+#: random numbers, which would make runs differ).
+CPU_MODEL = X.UC_CPU_X86_SANDYBRIDGE
+#: CR4.TSD: rdtsc/rdtscp at ring 1 raise #GP, which the engine turns into a read of the virtual clock.
+CR4_TSD = 0x4
 
 GUEST_CS_SEL = 0x139
 GUEST_DS_SEL = 0x141
@@ -140,6 +167,9 @@ _PREFIXES = frozenset({0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF0, 0xF
 _PORT_IO = frozenset({0xE4, 0xE5, 0xE6, 0xE7, 0xEC, 0xED, 0xEE, 0xEF, 0x6C, 0x6D, 0x6E, 0x6F})
 #: uc_ctl code of UC_CTL_TB_REMOVE_CACHE with two arguments (the binding's ctl wrapper costs µs per call).
 _CTL_REMOVE_CACHE = UC_CTL_TB_REMOVE_CACHE | (2 << 26) | (UC_CTL_IO_WRITE << 30)
+_I64 = struct.Struct("<q")
+#: Local hypercalls that change what can be delivered: the IRQ masks and pending bits, the virtual IF.
+_IRQ_STATE_CALLS = frozenset({15, 16, 17, 18, 42, 43})
 _SEG_IDS = (X.UC_X86_REG_DS, X.UC_X86_REG_ES, X.UC_X86_REG_FS, X.UC_X86_REG_GS, X.UC_X86_REG_SS)
 
 
@@ -267,6 +297,13 @@ def _descriptor(base: int, limit: int, access: int) -> bytes:
                        0xC0 | ((limit >> 16) & 0xF), (base >> 24) & 0xFF)
 
 
+def _new_cpu() -> Uc:
+    """A 32-bit x86 CPU of :data:`CPU_MODEL` (set before its first use, as Unicorn requires)."""
+    uc = Uc(UC_ARCH_X86, UC_MODE_32)
+    uc.ctl_set_cpu_model(CPU_MODEL)
+    return uc
+
+
 @contextmanager
 def _pct_setup_lock(memory: AddressSpace) -> Iterator[None]:
     """An exclusive lock per partition (a lock file next to its PCT file) for CPU set-up."""
@@ -304,7 +341,7 @@ class _Decoder:
         return decoder
 
     def __init__(self, context: object) -> None:
-        self.uc = Uc(UC_ARCH_X86, UC_MODE_32)
+        self.uc = _new_cpu()
         self.uc.context_restore(context)  # type: ignore[arg-type]
         self.uc.mem_map(self.BASE, self.SPAN)
         self.found: list[tuple[int, int]] = []
@@ -339,7 +376,8 @@ class VCpu:
 
     def __init__(self, system: System, partition_id: int, vcpu_id: int, memory: AddressSpace,
                  console: ConsoleStream | None = None, *, native_hooks: bool = True,
-                 spin_fast_forward: bool = True, block_counting: bool = True) -> None:
+                 spin_fast_forward: bool = True, block_counting: bool = True,
+                 fast_hypercalls: bool = True) -> None:
         self.system = system
         self.partition = system.partitions[partition_id]
         self.partition_id = partition_id
@@ -350,7 +388,7 @@ class VCpu:
         self.fp = bool(self.partition.flags & PartitionFlag.FP)
         self.pcts = PctArray(system, self.partition, memory.pct_map)
         self.pct = self.pcts.pct(vcpu_id)
-        self.uc = Uc(UC_ARCH_X86, UC_MODE_32)
+        self.uc = _new_cpu()
         memory.map_into(self.uc)
         self.hooks = native.install(self.uc, force_python=not native_hooks, block=block_counting)
         self._hs = self.hooks.state
@@ -364,6 +402,15 @@ class VCpu:
         self._segs = _Regs(self.uc, _SEG_IDS)
         self.spin_fast_forward = spin_fast_forward
         self.spin_skipped = 0  # instructions accounted by fast-forward instead of executed (a statistic)
+        self.served_in_place = 0  # local hypercalls served inside the interrupt hook (a statistic)
+        self.time_stamps = 0  # rdtsc/rdtscp executed (a statistic)
+        # Audit events of the hypervisor trace (hm.audit) that happen here, only for the modules the
+        # configuration selects: packed records the process ships to the supervisor (take_audit).
+        htrace = system.hypervisor.trace
+        modules = htrace.bitmask if htrace is not None else 0
+        self.audit_hcalls = bool(modules >> MOD_HCALLS & 1)
+        self.audit_irqs = bool(modules >> MOD_IRQS & 1)
+        self.audit_log = bytearray()
         self._spin_window = SPIN_WINDOW_MIN
         self._io = tuple((r.base, r.base + r.no_ports) for r in self.partition.io_ranges)
         self._io_fault: int | None = None  # EAX before an ungranted in/out (to undo the access)
@@ -390,6 +437,15 @@ class VCpu:
         self._elapsed = 0
         self._budget = 0
         self._run_instr = 0
+        self._acct = 0  # instructions of the current _emulate already accounted (by in-place hypercalls)
+        self._chunk_end = 0  # _elapsed at which the current _execute chunk ends
+        self._break = False  # an in-place hypercall ended the chunk early (an injection point is due)
+        self._quiet = False  # nothing deliverable since the last check (only local hypercalls change that)
+        self._hc_sites: set[int] = set()  # keys (_site_key) of verified plain ``int $0x82`` (cleared with the code)
+        self._time_ptr = -1  # get_time's latest buffer (checked) ...
+        self._time_cell: ctypes.c_int64 | None = None  # ... and a view of its host memory (None if split)
+        self._code_gen = 0  # changes whenever the block table does
+        self._time_gen = -1  # _code_gen when get_time's buffer was last seen not to overlap counted code
         self._local: dict[int, Callable[[list[int]], int | None]] = {
             8: self._hc_idle_self, 9: self._hc_get_time, 10: self._hc_set_timer,
             15: self._hc_clear_irqmask, 16: self._hc_set_irqmask, 17: self._hc_set_irqpend,
@@ -399,6 +455,11 @@ class VCpu:
             37: self._hc_load_gdt, 38: self._hc_load_idtr, 39: self._hc_update_ss_sp,
             40: self._hc_update_gdt, 41: self._hc_update_idt, 42: self._hc_set_if, 43: self._hc_clear_if,
         }
+        # Every local call but idle_self (it ends the run) can be served without stopping.
+        self._fast = {nr: fn for nr, fn in self._local.items() if nr != 8}
+        self.fast_hypercalls = fast_hypercalls
+        if fast_hypercalls:
+            self.hooks.set_fast_hypercall(HYPERCALL_VECTOR, self._fast_hypercall)
 
     # -- CPU set-up -----------------------------------------------------------------------------
 
@@ -429,6 +490,7 @@ class VCpu:
         self.memory.write(gdt + (_RING0_DS >> 3) * 8, bytes(8))
         self.memory.write(stub, bytes(8 + 20))
         cr0 = uc.reg_read(X.UC_X86_REG_CR0)
+        uc.reg_write(X.UC_X86_REG_CR4, uc.reg_read(X.UC_X86_REG_CR4) | CR4_TSD)  # rdtsc traps (_time_stamp)
         if self.fp:
             uc.reg_write(X.UC_X86_REG_CR4, uc.reg_read(X.UC_X86_REG_CR4) | 0x600)  # OSFXSR, OSXMMEXCPT
             uc.reg_write(X.UC_X86_REG_CR0, cr0 & ~CR0_EM)
@@ -546,17 +608,24 @@ class VCpu:
         """
         self.uc.mem_write(addr, data)
         end = addr + len(data)
+        if self._overlaps_code(addr, end):
+            self._remove_cache(addr, end)
+            self._forget()
+
+    def _overlaps_code(self, addr: int, end: int) -> bool:
+        """True if ``[addr, end)`` overlaps a block of the block table."""
         for page in range(addr >> 12, ((end - 1) >> 12) + 1):
             if any(pc < end and addr < pc + size for pc, size in self._code_pages.get(page, ())):
-                self._remove_cache(addr, end)
-                self._forget()
-                return
+                return True
+        return False
 
     def _forget(self) -> None:
         """Drop every learnt block count (translated code is dropped by the caller)."""
         self._hs.forget()
         self._decoded.clear()
         self._code_pages.clear()
+        self._hc_sites.clear()
+        self._code_gen += 1
 
     # -- time -----------------------------------------------------------------------------------
 
@@ -629,17 +698,23 @@ class VCpu:
                 return outcome
 
     def _execute(self, chunk: int) -> RunResult | None:
-        """Execute ``chunk`` instructions (no injection point inside), fast-forwarding a proven spin."""
-        left = chunk
-        while self.spin_fast_forward and left > self._spin_window + SPIN_MAX_PERIOD:
-            window = self._spin_window
-            outcome = self._emulate(window)
-            if outcome is not None or not self._hs.stopped:
-                return outcome  # the run ends, or a local hypercall / IRET ended the chunk early
-            outcome, left = self._probe(left - window)
+        """Execute ``chunk`` cycles (no injection point inside), fast-forwarding a proven spin.
+
+        Hypercalls served in place charge their cost inside the chunk, so what is left of it is
+        measured on the clock (``_chunk_end``), not by counting instructions.
+        """
+        self._chunk_end = self._elapsed + chunk
+        self._break = False
+        self._quiet = False  # _inject may have left something deliverable
+        while self.spin_fast_forward and self._chunk_end - self._elapsed > self._spin_window + SPIN_MAX_PERIOD:
+            outcome = self._emulate(self._spin_window)
+            if outcome is not None or not self._hs.stopped or self._break:
+                return outcome  # the run ends, or a hypercall / IRET ended the chunk early
+            outcome, left = self._probe(self._chunk_end - self._elapsed)
             if left < 0:
                 return outcome
-        return self._emulate(left) if left > 0 else None
+        left = self._chunk_end - self._elapsed
+        return self._emulate(left) if left > 0 and not self._break else None
 
     def _probe(self, left: int) -> tuple[RunResult | None, int]:
         """Look for a fixed-point loop at the current EIP and skip its whole iterations within ``left``.
@@ -667,6 +742,7 @@ class VCpu:
                 hs.exact = 0
                 self._drop_code(lo, hi)  # back to code without per-instruction calls
         if outcome is not None or not hs.stopped:
+            self._spin_window = min(SPIN_WINDOW_GROWTH * self._spin_window, SPIN_WINDOW_MAX)  # no spin here
             return outcome, -1
         period = hs.count
         left -= period
@@ -677,7 +753,7 @@ class VCpu:
             self.spin_skipped += skip
             self._spin_window = SPIN_WINDOW_MIN
             return None, left - skip
-        self._spin_window = min(2 * self._spin_window, SPIN_WINDOW_MAX)
+        self._spin_window = min(SPIN_WINDOW_GROWTH * self._spin_window, SPIN_WINDOW_MAX)
         return None, left
 
     def _remove_cache(self, lo: int, hi: int) -> None:
@@ -731,6 +807,7 @@ class VCpu:
         """
         hs = self._hs
         hs.arm(chunk)
+        self._acct = 0
         self._io_fault = None
         error = self._start(self._eip)
         while hs.stop_why:
@@ -746,7 +823,9 @@ class VCpu:
                 error = self._tail(pc, size)
         if self.block_counting and hs.blk_n and not hs.stopped:
             self._locate()
-        n = hs.count
+        n = hs.count - self._acct
+        self._run_instr += self._acct  # in-place hypercalls advanced only the clocks by these
+        self.instructions += self._acct
         if hs.mem_type >= 0:
             if hs.mem_type not in _FETCH_TYPES:
                 n -= 1  # the faulting instruction did not complete
@@ -819,6 +898,7 @@ class VCpu:
         self._hs.learn(pc, size, n)
         for page in range(pc >> 12, ((pc + size - 1) >> 12) + 1):
             self._code_pages.setdefault(page, set()).add((pc, size))
+        self._code_gen += 1
 
     def _is_port_io(self, addr: int, size: int) -> bool:
         code = self._code(addr, min(size, 15))
@@ -910,9 +990,11 @@ class VCpu:
         hs = self._hs
         pc, size = hs.last_pc & 0xFFFFFFFF, hs.last_size
         nxt = (pc + size) & 0xFFFFFFFF
-        code = self._code(pc, 2)
-        soft = len(code) == 2 and code[0] == 0xCD and code[1] == intno
+        code = self._code(pc, 3)
+        soft = len(code) >= 2 and code[0] == 0xCD and code[1] == intno
         if intno in (HYPERCALL_VECTOR, IRET_VECTOR) and soft:
+            if intno == HYPERCALL_VECTOR and size == 2 and self.fast_hypercalls:
+                self._hc_sites.add(self._site_key())  # a plain int $0x82: served in place from now on
             self._account(n)
             self._eip = nxt
             return self._hypercall() if intno == HYPERCALL_VECTOR else self._iret()
@@ -927,10 +1009,30 @@ class VCpu:
             self._account(n)  # traps: the instruction completed; report and resume after it
             resume = nxt if intno != 1 else self._regs.read(X.UC_X86_REG_EIP)
             return self._exception(intno, resume, resume=resume)
+        if intno == TRAP_GP and (code[:size] == b"\x0f\x31" or code[:size] == b"\x0f\x01\xf9"):
+            return self._time_stamp(n, nxt, rdtscp=size == 3)
         self._account(n - 1)  # faults: the instruction did not complete
         if intno >= 32:
             return self._panic(f"unexpected interrupt {intno} at {pc:#x}")
         return self._exception(intno, pc, size=size)
+
+    def _time_stamp(self, n: int, nxt: int, *, rdtscp: bool) -> None:
+        """``rdtsc`` / ``rdtscp`` (trapped by CR4.TSD): EDX:EAX = the HW clock in cycles, after the instruction.
+
+        The virtual time-stamp counter is the clock ``get_time`` reads, in cycles of the
+        configured CPU frequency since boot, counting the ``rdtsc`` itself (as ``get_time`` counts
+        its ``int``). ``rdtscp`` also sets ECX (IA32_TSC_AUX) to the vCPU id. The #GP never
+        reaches the guest; the CPU is cleaned as after any exception.
+        """
+        self._account(n)
+        tsc = (self._hw_base + self._elapsed) & 0xFFFFFFFFFFFFFFFF
+        self._recover()
+        self._regs.write(X.UC_X86_REG_EAX, tsc & 0xFFFFFFFF)
+        self._regs.write(X.UC_X86_REG_EDX, tsc >> 32)
+        if rdtscp:
+            self._regs.write(X.UC_X86_REG_ECX, self.vcpu_id)
+        self._eip = nxt
+        self.time_stamps += 1
 
     def _granted(self, port: int, size: int) -> bool:
         return any(lo <= port and port + size <= hi for lo, hi in self._io)
@@ -1021,6 +1123,8 @@ class VCpu:
         if not access & 1:  # interrupt gate: virtual IF off
             self.pct.iflags &= ~CPU_FLAG_IF
         self._eip = offset
+        if self.audit_irqs:
+            self.audit_log += pack_event(self._now_us(), MOD_IRQS, IRQ_EMUL, vector)
         return None
 
     def _iret(self) -> RunResult | None:
@@ -1048,6 +1152,8 @@ class VCpu:
                 self.console.write(f"Hypercall ({nr}) unknown\n")
             self._regs.write(X.UC_X86_REG_EAX, PRTOS_UNKNOWN_HYPERCALL)
             self._charge(HYPERCALL_COST_CYCLES)
+            if self.audit_hcalls:
+                self.audit_hcall(nr, args, PRTOS_UNKNOWN_HYPERCALL)
             return None
         handler = self._local.get(nr)
         if handler is None:
@@ -1059,9 +1165,107 @@ class VCpu:
         self._charge(HYPERCALL_COST_CYCLES)
         if result is not None:
             self._regs.write(X.UC_X86_REG_EAX, result)
+        if self.audit_hcalls:
+            self.audit_hcall(nr, args, result)
         if nr == 8:
             return self._result(RunKind.IDLE)
         return None
+
+    def _fast_hypercall(self, key: int, count: int, nr: int, b: int, c: int, d: int, si: int, di: int) -> int:
+        """Serve a local hypercall inside the interrupt hook; 0 to stop as usual instead.
+
+        Called by the native interrupt hook at ``int $0x82`` with the site's key, the counter
+        (exact there: the ``int`` ends its translated block) and EAX, EBX, ECX, EDX, ESI, EDI.
+        Everything happens as on the stopping path: the instructions up to the ``int`` are
+        accounted before the handler reads the clocks, its cost is charged after, the result goes
+        to EAX; Unicorn then resumes after the ``int``. The answer (:data:`native.FAST_SERVED`
+        and friends) tells the hook the result and the cycles charged, by which it shrinks the
+        chunk's instruction budget. When the stopping path would have found something to do at
+        the injection point that follows every hypercall (an interrupt to deliver, a timer due
+        within the chunk, the chunk used up), it also asks the hook to end the emulation before
+        the next block, and the run loop takes over.
+        """
+        try:
+            if key not in self._hc_sites:
+                return 0  # not verified yet as a plain ``int $0x82``: the stopping path does that
+            handler = self._fast.get(nr)
+            if handler is None:
+                return 0
+            n = count - self._acct  # the clocks now; _emulate adds them to the instruction counts
+            self._acct = count
+            self._elapsed += n
+            self.exec_cycles += n
+            result = handler([b, c, d, si, di])  # the clocks read are those at the int
+            charged = self._budget - self._elapsed
+            if charged > HYPERCALL_COST_CYCLES:
+                charged = HYPERCALL_COST_CYCLES
+            self._elapsed += charged
+            self.exec_cycles += charged
+            if self.audit_hcalls:
+                self.audit_hcall(nr, [b, c, d, si, di], result)
+            stop = self._elapsed >= self._chunk_end
+            if nr in _IRQ_STATE_CALLS:
+                self._quiet = False
+            if not (stop or self._quiet):
+                stop = self._deliverable()
+                self._quiet = not stop
+            if nr == 10 and not stop:
+                stop = self._elapsed + self._cycles_to_timer() < self._chunk_end
+            self.served_in_place += 1
+            answer = native.FAST_SERVED | (charged << native.FAST_CHARGE_SHIFT)
+            if stop:
+                self._break = True
+                answer |= native.FAST_END
+            if result is not None:
+                answer |= native.FAST_EAX | ((result & 0xFFFFFFFF) << 32)
+            return answer
+        except Exception:  # never let an exception cross Unicorn: take the stopping path
+            return 0
+
+    def _site_key(self) -> int:
+        """Identifies the ``int`` just executed: its translated block (block counting) or its address.
+
+        Either identifies the instruction for as long as the code is unchanged (the sites are
+        forgotten with the block counts). Unlike EIP, which Unicorn has already moved past the
+        ``int`` when the hook runs, it also tells a plain ``int $0x82`` from a prefixed one.
+        The native interrupt hook computes the same key (``hc_key``) for the in-place path.
+        """
+        hs = self._hs
+        if hs.blk_n:
+            return (hs.blk_pc << 32) | hs.blk_size
+        return hs.last_pc | (1 << 63)
+
+    def _deliverable(self) -> bool:
+        """True if :meth:`_inject` would deliver something now."""
+        t = self.pct
+        if self.trap_pending is not None or t.ext_irqs_pend & PRTOS_EXT_TRAPS:
+            return True
+        if not t.iflags & CPU_FLAG_IF:
+            return False
+        return bool(t.hw_irqs_pend & ~t.hw_irqs_mask or t.ext_irqs_pend & ~t.ext_irqs_to_mask)
+
+    # -- audit events (hm.audit) -------------------------------------------------------------------
+
+    def _now_us(self) -> int:
+        return (self._hw_base + self._elapsed) * 1000 // self.khz
+
+    def audit_hcall(self, nr: int, args: list[int] | tuple[int, ...], result: int | None) -> None:
+        """HCALL_BEGIN (and BEGIN2) and HCALL_END of a hypercall served without the supervisor.
+
+        Stamped with the HW clock after the call's cost, as the supervisor stamps the calls it
+        serves (their ``now`` is taken after the cost too). The caller checks ``audit_hcalls``.
+        """
+        now = self._now_us()
+        for module, event, payload in hcall_begin_records(nr, args):
+            self.audit_log += pack_event(now, module, event, *payload)
+        end = hcall_end_record(nr, result)
+        if end is not None:
+            self.audit_log += pack_event(now, end[0], end[1], *end[2])
+
+    def take_audit(self) -> bytes:
+        """The audit events produced since the last call (:data:`hm.audit.EVENT` records), oldest first."""
+        log, self.audit_log = bytes(self.audit_log), bytearray()
+        return log
 
     def execute_local(self, nr: int, args: list[int]) -> int | None:
         """Run local hypercall ``nr`` with ``args`` (for a multicall batch); None if it is not local."""
@@ -1084,9 +1288,22 @@ class VCpu:
 
     def _hc_get_time(self, a: list[int]) -> int:
         clock, ptr = a[0], a[1]
-        if not self.memory.check(ptr, 8, write=True) or clock not in (0, 1):
+        if clock not in (0, 1):
             return PRTOS_INVALID_PARAM
-        self.write_guest(ptr, struct.pack("<q", self.to_us(self._clock_cycles(clock))))
+        if ptr != self._time_ptr:  # a new buffer: check it once, keep a direct view of it
+            if not self.memory.check(ptr, 8, write=True):
+                return PRTOS_INVALID_PARAM
+            m = self.memory.find(ptr)
+            cell = ctypes.c_int64.from_address(m.host + ptr - m.virt) if m is not None and ptr + 8 <= m.end else None
+            self._time_ptr, self._time_cell, self._time_gen = ptr, cell, -1
+        cycles = self._hw_base + self._elapsed if clock == 0 else self.exec_cycles  # _clock_cycles, inlined
+        value = cycles * 1000 // self.khz  # to_us
+        cell = self._time_cell
+        if cell is not None and (self._time_gen == self._code_gen or not self._overlaps_code(ptr, ptr + 8)):
+            self._time_gen = self._code_gen  # no counted code there, until new blocks are learnt
+            cell.value = value
+        else:
+            self.write_guest(ptr, _I64.pack(value))
         return PRTOS_OK
 
     def _hc_set_timer(self, a: list[int]) -> int:

@@ -433,6 +433,7 @@ class Supervisor:
                 ident, g = min(active.items(), key=lambda item: (item[1].head["now"], item[1].cpu))  # type: ignore[index]
                 msg, g.head = g.head, None
                 assert msg is not None
+                self.obs.vcpu_audit_due(msg["now"])  # what vCPUs did up to now comes first
                 self.console.cpu = g.cpu
                 if msg["t"] == "result":
                     self._finish(g, msg)
@@ -466,6 +467,11 @@ class Supervisor:
                 self.console.write(-1 if msg.get("hyp") else g.key[0], msg["data"], msg["now"])
             elif msg["t"] in ("hcall", "fault", "result") and msg["seq"] == g.seq and g.head is None:
                 g.head = msg
+                if "audit" in msg and g.generation == self.generation:  # not from before a system reset
+                    self.obs.vcpu_audit(g.cpu, g.key, msg["audit"])
+            elif msg["t"] == "audit" and msg["seq"] == g.seq and g.head is None:
+                if g.generation == self.generation:
+                    self.obs.vcpu_audit(g.cpu, g.key, msg["events"])
             else:
                 self.stats.rejected += 1
 

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from hm.audit import AuditTrail, vcpu_word
+from hm.audit import AuditTrail, unpack_events, vcpu_word
 from prtosd.sched import NEVER
 
 if TYPE_CHECKING:
@@ -121,6 +121,9 @@ class RunRecorder:
         self._sent: dict[int, int] = {}  # per channel: messages sent
         self._received: dict[int, int] = {}  # per channel: queuing messages received
         self._sampled: dict[int, int] = {}  # per channel: last sampling message already linked
+        # Audit events shipped by partition processes, not yet due: (µs, cpu, arrival, key, module, event, payload).
+        self._vcpu_events: list[tuple[int, int, int, VcpuKey, int, int, tuple[int, ...]]] = []
+        self._vcpu_arrivals = 0
         system = sup.system
         self.timeline.emit(
             "meta",
@@ -200,6 +203,39 @@ class RunRecorder:
             "hcall", self._cpu(key), msg["now"], p=key[0], v=key[1], nr=nr, name=row.name if row else "?", ret=result
         )
 
+    def vcpu_audit(self, cpu: int, key: VcpuKey, data: bytes) -> None:
+        """Audit events a partition process produced (local hypercalls, IRQ_EMUL), held until due.
+
+        They are stored by :meth:`vcpu_audit_due` when the supervisor reaches their virtual time,
+        so that events of concurrent grants interleave by time, not by arrival.
+        """
+        if not self.audit.bitmask:
+            return
+        try:
+            events = unpack_events(data)
+        except ValueError:
+            self.sup.stats.rejected += 1  # a malformed shipment is dropped like a malformed message
+            return
+        for now, module, event, payload in events:
+            self._vcpu_events.append((now, cpu, self._vcpu_arrivals, key, module, event, payload))
+            self._vcpu_arrivals += 1
+
+    def vcpu_audit_due(self, upto: int) -> None:
+        """Store the shipped events stamped up to ``upto`` µs, by (time, CPU, arrival).
+
+        Called before the supervisor handles a message of virtual time ``upto``: every active
+        grant has then shipped all it did before its own pending message (all of which are
+        ``>= upto``), so nothing earlier can arrive later.
+        """
+        if not self._vcpu_events:
+            return
+        due = sorted(e for e in self._vcpu_events if e[0] <= upto)
+        if not due:
+            return
+        self._vcpu_events = [e for e in self._vcpu_events if e[0] > upto]
+        for now, _cpu, _n, key, module, event, payload in due:
+            self.audit.vcpu_event(key, now, module, event, payload)
+
     def trap(self, key: VcpuKey, now: int, trap: int, pc: int) -> None:
         self.audit.trap_raised(key, now, trap, pc)
 
@@ -262,6 +298,7 @@ class RunRecorder:
         for cpu in list(self.open):
             self._close_grant(cpu, self._ts(now), "system reset")
         self.running.clear()
+        self._vcpu_events.clear()  # stamped on the clocks that restart now
         self.boot += 1
 
     # -- ports --------------------------------------------------------------------------------------

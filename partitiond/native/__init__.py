@@ -23,11 +23,13 @@ import hashlib
 import os
 import tempfile
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from unicorn import UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_HOOK_MEM_WRITE, Uc
+from unicorn import x86_const as X
 from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
 
 from partitiond.toolchain import run_zig
@@ -42,6 +44,15 @@ TABLE_SIZE = 1 << TABLE_BITS
 STOP_MISS = 1
 STOP_BUDGET = 2
 STOP_LEFT = 3
+
+
+#: The registers read for ``hc_fn``: EAX (the hypercall number, and the result) then the arguments.
+HC_REGS = (X.UC_X86_REG_EAX, X.UC_X86_REG_EBX, X.UC_X86_REG_ECX, X.UC_X86_REG_EDX, X.UC_X86_REG_ESI,
+           X.UC_X86_REG_EDI)
+#: C type of ``pd_state.hc_fn``: (site key, counter, EAX, EBX, ECX, EDX, ESI, EDI) -> answer.
+FAST_HYPERCALL = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, *(ctypes.c_uint32,) * 6)
+#: Bits of the answer (PD_FAST_* of counter.c); 0 means "not served: stop as usual".
+FAST_SERVED, FAST_END, FAST_EAX, FAST_CHARGE_SHIFT = 1, 2, 4, 8
 
 
 class NativeBuildWarning(UserWarning):
@@ -75,26 +86,32 @@ class HookState(ctypes.Structure):
         ("mem_addr", ctypes.c_uint64),  # @48 its address
         ("mem_size", ctypes.c_int32),  # @56 its size
         ("pad", ctypes.c_int32),  # @60
-        ("probe_pc", ctypes.c_uint64),  # @64 spin probe: stop when this address comes round again
-        ("probe", ctypes.c_uint32),  # @72 1 while a spin probe runs
-        ("probe_hit", ctypes.c_uint32),  # @76 the probe stop was requested
-        ("wrote", ctypes.c_uint32),  # @80 guest memory was written during the probe
-        ("pad2", ctypes.c_uint32),  # @84
-        ("probe_pcs", ctypes.c_uint32 * PROBE_MAX),  # @88 instruction addresses of the probed iteration
-        ("blk_pc", ctypes.c_uint64),  # latest block counted by the block hook
-        ("blk_size", ctypes.c_uint32),  # its length in bytes
-        ("blk_n", ctypes.c_uint32),  # its instruction count
+        ("blk_pc", ctypes.c_uint64),  # @64 latest block counted by the block hook
+        ("blk_size", ctypes.c_uint32),  # @72 its length in bytes
+        ("blk_n", ctypes.c_uint32),  # @76 its instruction count
+        ("tail_on", ctypes.c_uint32),  # @80 1 while the last partial block runs
+        ("exact", ctypes.c_uint32),  # @84 1 while the instruction counter counts [exact_lo, exact_hi) (spin probe)
+        ("probe_pc", ctypes.c_uint64),  # @88 spin probe: stop when this address comes round again
+        ("probe", ctypes.c_uint32),  # @96 1 while a spin probe runs
+        ("probe_hit", ctypes.c_uint32),  # @100 the probe stop was requested
+        ("wrote", ctypes.c_uint32),  # @104 guest memory was written during the probe
+        ("pad2", ctypes.c_uint32),  # @108
+        ("probe_pcs", ctypes.c_uint32 * PROBE_MAX),  # @112 instruction addresses of the probed iteration
         ("stop_pc", ctypes.c_uint64),  # block the block hook stopped before
         ("stop_size", ctypes.c_uint32),  # its length in bytes
         ("stop_why", ctypes.c_uint32),  # STOP_MISS, STOP_BUDGET or 0
         ("tail_pc", ctypes.c_uint64),  # block left to the instruction counter while tail_on
-        ("tail_on", ctypes.c_uint32),  # 1 while the last partial block runs
-        ("exact", ctypes.c_uint32),  # 1 while the instruction counter counts [exact_lo, exact_hi) (spin probe)
         ("entries", ctypes.c_uint32),  # used slots of the table
         ("pad3", ctypes.c_uint32),
         ("exact_lo", ctypes.c_uint64),
         ("exact_hi", ctypes.c_uint64),
         ("table", BlockEntry * TABLE_SIZE),  # (pc, size) -> instruction count, open addressing
+        ("hc_fn", ctypes.c_void_p),  # serves a hypercall in place (nonzero: served), see set_fast_hypercall
+        ("hc_vec", ctypes.c_uint32),  # the hypercall vector
+        ("hc_on", ctypes.c_uint32),  # 1 while hc_fn may be called
+        ("reg_read", ctypes.c_void_p),  # uc_reg_read
+        ("reg_write", ctypes.c_void_p),  # uc_reg_write
+        ("hc_ids", ctypes.c_int32 * 6),  # EAX EBX ECX EDX ESI EDI
     )
 
     def arm(self, budget: int) -> None:
@@ -106,7 +123,7 @@ class HookState(ctypes.Structure):
         self.mem_type = -1
         self.probe_hit = 0
         self.stop_why = 0
-        self.blk_n = 0
+        self.blk_n = self.blk_size = 0  # no block to repeat without a lookup
         self.tail_on = 0
 
     def learn(self, pc: int, size: int, n: int) -> None:
@@ -127,6 +144,7 @@ class HookState(ctypes.Structure):
         """Empty the block table (guest code may have changed)."""
         ctypes.memset(ctypes.addressof(self.table), 0, ctypes.sizeof(self.table))
         self.entries = 0
+        self.blk_n = self.blk_size = 0  # nor the latest block's count
 
 
 def cache_dir() -> Path:
@@ -185,6 +203,21 @@ class InstalledHooks:
     block: bool = False  # the block counter is installed instead of the per-instruction counter
     count_hook: int = 0  # address of the native per-instruction counter
     stop_hook: int = 0  # address of the native stop point
+    fast: list[Callable[..., int]] = field(default_factory=list)  # the in-place hypercall server, if any
+
+    def set_fast_hypercall(self, vector: int, fn: Callable[..., int]) -> None:
+        """Offer interrupt ``vector`` to ``fn`` before stopping (see :data:`FAST_HYPERCALL` for the call).
+
+        ``fn`` runs inside Unicorn's interrupt handling, between two translated blocks, with the
+        counter exact at the ``int``; it must never raise. Not offered during a spin probe.
+        """
+        self.fast[:] = [fn]
+        if self.native:
+            cb = FAST_HYPERCALL(fn)
+            self.keepalive.append(cb)
+            self.state.hc_fn = ctypes.cast(cb, ctypes.c_void_p).value
+        self.state.hc_vec = vector
+        self.state.hc_on = 1
 
     def stop_point(self, addr: int) -> int:
         """Add an empty native code hook on the instruction at ``addr`` (where a requested stop takes effect)."""
@@ -248,6 +281,9 @@ def install(uc: Uc, *, force_python: bool = False, block: bool = False) -> Insta
     """
     state = HookState()
     state.emu_stop = ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p).value
+    state.reg_read = ctypes.cast(uclib.uc_reg_read, ctypes.c_void_p).value
+    state.reg_write = ctypes.cast(uclib.uc_reg_write, ctypes.c_void_p).value
+    state.hc_ids[:] = HC_REGS
     state.arm(0)
     lib = None if force_python else _native_library()
     if lib is not None:
@@ -282,7 +318,20 @@ def _install_python(uc: Uc, state: HookState) -> InstalledHooks:
         state.last_pc = address
         state.last_size = size
 
+    fast: list[Callable[..., int]] = []
+
     def on_intr(u: Uc, intno: int, _data: object) -> None:
+        if state.hc_on and intno == state.hc_vec and not state.probe and not state.stopped and state.intno < 0 and fast:
+            answer = fast[0](state.last_pc | (1 << 63), state.count, *(u.reg_read(r) for r in HC_REGS))
+            if answer & FAST_SERVED:
+                if answer & FAST_EAX:
+                    u.reg_write(X.UC_X86_REG_EAX, answer >> 32)
+                charged = (answer >> FAST_CHARGE_SHIFT) & 0xFFFFFF
+                if answer & FAST_END or charged >= state.budget - state.count:
+                    state.budget = state.count
+                else:
+                    state.budget -= charged
+                return
         if state.intno < 0:
             state.intno = intno
         u.emu_stop()
@@ -300,4 +349,4 @@ def _install_python(uc: Uc, state: HookState) -> InstalledHooks:
         uc.hook_add(UC_HOOK_INTR, on_intr),
         uc.hook_add(UC_HOOK_MEM_INVALID, on_mem),
     ]
-    return InstalledHooks(False, state, handles, [on_code, on_intr, on_mem], 0, uc)
+    return InstalledHooks(False, state, handles, [on_code, on_intr, on_mem], 0, uc, fast=fast)

@@ -20,6 +20,13 @@
  * bytes has the same start, size and instruction count, so the table stays
  * valid until guest code changes (the engine clears it then).
  *
+ * Fast hypercalls: with hc_on set, pd_intr_hook first offers the hypercall
+ * vector to hc_fn (a Python callback); when it returns nonzero the call was
+ * served in place and the emulation simply goes on after the int, with no
+ * stop. The hook passes the int's identity (its block, or its address), the
+ * counter and the registers; the answer carries the result for EAX and the
+ * cycles charged, by which the budget shrinks. Never during a spin probe.
+ *
  * Spin probing (see partitiond.vcpu): while probe is set, the counter also
  * stops before the first instruction after the start whose address is
  * probe_pc, so Python learns the length of one loop iteration, and records the
@@ -34,6 +41,10 @@
 #define PD_STOP_MISS 1       /* stopped before a block missing from the table */
 #define PD_STOP_BUDGET 2     /* stopped before a block that would overrun the budget */
 #define PD_STOP_LEFT 3       /* spin probe: stopped before a block outside [exact_lo, exact_hi) */
+#define PD_FAST_SERVED 1ull  /* hc_fn answer: the call was served */
+#define PD_FAST_END 2ull     /* ... and the emulation must end before the next block */
+#define PD_FAST_EAX 4ull     /* ... and EAX = answer >> 32 */
+#define PD_FAST_CHARGE_SHIFT 8 /* ... and bits 8..31: cycles charged (the budget shrinks by them) */
 
 struct pd_block {
     uint32_t pc;             /* start address of a translated block */
@@ -54,26 +65,33 @@ struct pd_state {
     uint64_t mem_addr;       /* its address */
     int32_t mem_size;        /* its size */
     int32_t pad;
+    uint64_t blk_pc;         /* latest block counted by pd_block_hook */
+    uint32_t blk_size;       /* its length in bytes */
+    uint32_t blk_n;          /* its instruction count */
+    uint32_t tail_on;        /* 1 while the last partial block runs */
+    uint32_t exact;          /* 1 while pd_count_hook counts [exact_lo, exact_hi) (spin probe) */
     uint64_t probe_pc;       /* stop when this address comes round again */
     uint32_t probe;          /* 1 while a spin probe runs */
     uint32_t probe_hit;      /* 1 once the probe stop was requested */
     uint32_t wrote;          /* 1 if guest memory was written during the probe */
     uint32_t pad2;
     uint32_t probe_pcs[PD_PROBE_MAX]; /* instruction addresses of the probed iteration */
-    uint64_t blk_pc;         /* latest block counted by pd_block_hook */
-    uint32_t blk_size;       /* its length in bytes */
-    uint32_t blk_n;          /* its instruction count */
     uint64_t stop_pc;        /* block pd_block_hook stopped before */
     uint32_t stop_size;      /* its length in bytes */
     uint32_t stop_why;       /* PD_STOP_MISS, PD_STOP_BUDGET or 0 */
     uint64_t tail_pc;        /* block counted by pd_count_hook instead (tail_on) */
-    uint32_t tail_on;        /* 1 while the last partial block runs */
-    uint32_t exact;          /* 1 while pd_count_hook counts [exact_lo, exact_hi) (spin probe) */
     uint32_t entries;        /* used slots of the table */
     uint32_t pad3;
     uint64_t exact_lo;
     uint64_t exact_hi;
     struct pd_block table[PD_TABLE];
+    /* serves a hypercall in place: (key, count, eax, ebx, ecx, edx, esi, edi) -> PD_FAST_* answer, 0: not served */
+    uint64_t (*hc_fn)(uint64_t, uint64_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t);
+    uint32_t hc_vec;         /* the hypercall vector */
+    uint32_t hc_on;          /* 1 while hc_fn may be called */
+    int (*reg_read)(void *uc, int regid, void *value);        /* uc_reg_read */
+    int (*reg_write)(void *uc, int regid, const void *value); /* uc_reg_write */
+    int32_t hc_ids[6];       /* EAX EBX ECX EDX ESI EDI */
 };
 
 static inline uint32_t pd_slot(uint32_t pc, uint32_t size)
@@ -81,9 +99,10 @@ static inline uint32_t pd_slot(uint32_t pc, uint32_t size)
     return ((pc ^ (size << 20)) * 2654435761u) >> (32 - PD_TABLE_BITS);
 }
 
-void pd_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
+/* Everything but the repeated block: kept out of line so that the common path below needs no
+ * register saves. */
+__attribute__((noinline)) static void pd_block_slow(void *uc, uint64_t address, uint32_t size, struct pd_state *s)
 {
-    struct pd_state *s = (struct pd_state *)user_data;
     uint32_t pc = (uint32_t)address, i, n = 0;
     if (s->stopped || (s->tail_on && address == s->tail_pc))
         return;
@@ -118,6 +137,19 @@ void pd_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
     s->blk_pc = address;
     s->blk_size = size;
     s->blk_n = n;
+}
+
+void pd_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
+{
+    struct pd_state *s = (struct pd_state *)user_data;
+    /* The same block again (a loop of one block): its count is at hand, no lookup. The fields
+     * read here share the first cache line of the state. */
+    if (address == s->blk_pc && size == s->blk_size && s->blk_n && !(s->stopped | s->tail_on | s->exact)
+        && s->count + s->blk_n <= s->budget) {
+        s->count += s->blk_n;
+        return;
+    }
+    pd_block_slow(uc, address, size, s);
 }
 
 void pd_count_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
@@ -157,6 +189,29 @@ void pd_stop_point(void *uc, uint64_t address, uint32_t size, void *user_data)
 void pd_intr_hook(void *uc, uint32_t intno, void *user_data)
 {
     struct pd_state *s = (struct pd_state *)user_data;
+    /* A hypercall the engine can serve without leaving the run: the int ends its
+     * translated block, so count is exact here; Unicorn resumes after the int. */
+    if (s->hc_on && intno == s->hc_vec && !s->probe && !s->stopped && s->intno < 0) {
+        uint32_t r[6] = {0};
+        uint64_t key = s->blk_n ? (s->blk_pc << 32) | s->blk_size : s->last_pc | (1ull << 63);
+        uint64_t answer, charged;
+        int i;
+        for (i = 0; i < 6; i++)
+            s->reg_read(uc, s->hc_ids[i], &r[i]);
+        answer = s->hc_fn(key, s->count, r[0], r[1], r[2], r[3], r[4], r[5]);
+        if (answer & PD_FAST_SERVED) {
+            if (answer & PD_FAST_EAX) {
+                uint32_t eax = (uint32_t)(answer >> 32);
+                s->reg_write(uc, s->hc_ids[0], &eax);
+            }
+            charged = (answer >> PD_FAST_CHARGE_SHIFT) & 0xFFFFFF;
+            if ((answer & PD_FAST_END) || charged >= s->budget - s->count)
+                s->budget = s->count; /* stop before the next block */
+            else
+                s->budget -= charged;
+            return;
+        }
+    }
     if (s->intno < 0)
         s->intno = (int32_t)intno;
     s->emu_stop(uc);

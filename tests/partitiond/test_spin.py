@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from conftest import make_system
+from vcpu_support import make_system
 
 from partitiond.vcpu import SPIN_MAX_PERIOD, RunKind, VCpu
 
@@ -81,14 +79,12 @@ def test_python_hooks_fast_forward_identically(guest) -> None:
     assert snapshot(native) == snapshot(python) and python.spin_skipped > 0
 
 
-def test_endless_loop_runs_the_budget_exactly_and_fast(guest) -> None:
+def test_endless_loop_runs_the_budget_exactly_and_is_fast_forwarded(guest) -> None:
     cpu = guest("main:\n movl $7, %ecx\n1: jmp 1b")
-    t0 = time.perf_counter()
     r = cpu.run(10**9 + 3, 0)  # one second of a 1 GHz CPU
-    wall = time.perf_counter() - t0
     assert (r.kind, r.cycles, r.instructions) == (RunKind.BUDGET, 10**9 + 3, 10**9 + 3)
     assert cpu.eip == 0x100000 + 2 + 5 and cpu.registers()["ecx"] == 7  # jmp main, movl
-    assert wall < 0.5
+    assert cpu.spin_skipped > 0.999 * 10**9  # how fast that is: python -m bench P1 (spin)
 
 
 def test_budget_remainder_lands_mid_iteration(guest) -> None:
@@ -106,8 +102,7 @@ def test_budget_remainder_lands_mid_iteration(guest) -> None:
     "1: movl $1, flag\n jmp 1b",  # writes memory (the same value every time)
     "1: incl %ecx\n jmp 1b",  # registers change
     "1: call f\n jmp 1b\nf: ret",  # the call writes its return address
-    "1: rdtsc\n xorl %eax, %eax\n xorl %edx, %edx\n jmp 1b",  # host-dependent input
-    "1: rdrand %eax\n xorl %eax, %eax\n jmp 1b",
+    "1: rdtsc\n xorl %eax, %eax\n xorl %edx, %edx\n jmp 1b",  # time-dependent input (rdrand is #UD)
     f"1: .rept {SPIN_MAX_PERIOD + 1}\n nop\n .endr\n jmp 1b",  # iteration longer than a probe looks
 ])
 def test_loops_that_must_not_be_skipped(guest, loop: str) -> None:
@@ -117,19 +112,18 @@ def test_loops_that_must_not_be_skipped(guest, loop: str) -> None:
     for budget in (200_000, 300_001):
         assert cpu.run(budget, 0).instructions == ref.run(budget, 0).instructions == budget
     regs, ref_regs = cpu.registers(), ref.registers()
-    for name in ("eax", "edx"):  # rdtsc and rdrand leave host values behind
-        regs.pop(name), ref_regs.pop(name)
     assert regs == ref_regs and cpu.spin_skipped == 0
 
 
-def test_spin_with_one_second_timer_is_faster_than_100x(guest) -> None:
-    """The goal: a spinning partition with a 1 s virtual timer period runs ≥ 100 virtual s per wall s."""
+def test_spin_with_one_second_timer_is_fast_forwarded(guest) -> None:
+    """A spinning partition with a 1 s virtual timer period: 20 virtual seconds almost all skipped.
+
+    How fast that is in wall time is measured by ``python -m bench P1`` (spin), not here.
+    """
     cpu = spin_guest(guest, first=1_000_000, period=1_000_000, ticks=1 << 30)
     hw = 0
-    t0 = time.perf_counter()
     for _ in range(40):  # 20 virtual seconds in 500 ms slots
         hw += cpu.run(500_000_000, hw).cycles
-    wall = time.perf_counter() - t0
     assert hw == 20 * 10**9
     assert cpu.console.text.count("unknown") == 19  # at 1 s, ..., 19 s; the 20th is due at the next run
-    assert 20 / wall >= 100, f"{20 / wall:.0f} virtual s per wall s"
+    assert cpu.spin_skipped > 0.999 * cpu.instructions
