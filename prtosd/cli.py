@@ -188,6 +188,18 @@ def _status_line(virtual_us: int, wall_s: float) -> None:
     help="Keep running when nothing can run (or at --until): stand still, answering prtosctl, until halted "
     "by prtosctl or SIGTERM.",
 )
+@click.option(
+    "--listen",
+    metavar="tcp://ADDR:PORT",
+    help="Where partitions placed on other hosts (pd:Placement) connect (port 0: any free port, written to "
+    "RUN_DIR/listen). Needs --keys.",
+)
+@click.option(
+    "--keys",
+    "keys_dir",
+    type=click.Path(file_okay=False),
+    help="Key directory made by 'prtosd keys': the server key pair and the authorised client keys.",
+)
 def start(
     config: str,
     images: tuple[str, ...],
@@ -196,6 +208,8 @@ def start(
     timestamps: bool,
     pace: str,
     serve: bool,
+    listen: str | None,
+    keys_dir: str | None,
 ) -> None:
     """Run the system described by CONFIG.
 
@@ -205,9 +219,11 @@ def start(
     """
     from partitiond.toolchain import ToolchainError
     from prtosd.images import ImageOptionError, parse_image_option, resolve_images
+    from prtosd.remote import RemoteError, RemoteLink
     from prtosd.supervisor import Supervisor, SupervisorError
 
     system = _load_or_exit(config)
+    _check_listen(system, config, listen, keys_dir)
     rdir = _make_run_dir(run_dir, system.name)
 
     def build(pid: int, sources: tuple[Path, ...]) -> Path:
@@ -245,6 +261,8 @@ def start(
             pace=pace == "realtime",
             serve=serve,
         )
+        if listen is not None and keys_dir is not None:
+            sup.remote = RemoteLink(sup, listen, Path(keys_dir))
         sup.start()
         stats = sup.run(_status_line if sys.stderr.isatty() else None)
         if sys.stderr.isatty():
@@ -256,7 +274,7 @@ def start(
         )
     except KeyboardInterrupt:
         click.echo(f"prtosd: interrupted; run directory {rdir}", err=True)
-    except SupervisorError as exc:
+    except (SupervisorError, RemoteError) as exc:
         click.echo(f"prtosd: {exc}", err=True)
         code = EXIT_RUN
     finally:
@@ -265,6 +283,26 @@ def start(
         for s, h in old.items():
             signal.signal(s, h)
     sys.exit(code)
+
+
+def _check_listen(system: System, config: str, listen: str | None, keys_dir: str | None) -> None:
+    """--listen and pd:Placement go together, and a TCP endpoint is never open without CURVE keys."""
+    placement = system.placement
+    error = None
+    if listen is not None and keys_dir is None:
+        error = "--listen needs --keys DIR (create the keys with 'prtosd keys DIR --client NAME')"
+    elif listen is not None and not listen.startswith("tcp://"):
+        error = f"--listen {listen}: expected tcp://ADDRESS:PORT"
+    elif listen is not None and placement is None:
+        error = f"--listen: {config} places no partition on another host (no pd:Placement)"
+    elif listen is None and placement is not None:
+        error = (
+            f"{config}:{placement.line}: pd:Placement puts partitions on other hosts: "
+            "start with --listen tcp://ADDRESS:PORT --keys DIR"
+        )
+    if error:
+        click.echo(f"prtosd: {error}", err=True)
+        sys.exit(EXIT_CONFIG)
 
 
 @main.command()

@@ -1,0 +1,220 @@
+"""Partitions on another address (docs/distributed.md): prtosd listens on 127.0.0.2 with CURVE and
+a ``partitiond --connect`` runs partition 1 there.
+
+The system is the ports system of test_ports_e2e plus a third partition: partition 1 receives
+sampling and queuing messages (prtosd writes its buffers through mem_write), is the target of an
+IPVI (prtosd reads its PCT through mem_read) and of a MEM copy by physical address. The same
+configuration without pd:Placement, run locally, must give byte-identical output and timeline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from prtosd.keys import generate
+
+pytestmark = pytest.mark.slow
+
+GUESTS = Path(__file__).resolve().parent / "guests"
+ADDRESS = "127.0.0.2"  # a second loopback address: the "other host"
+
+
+def system(placement: str = "", dst: str = "ports_dst.c", maf_ms: int = 15) -> str:
+    return f"""<?xml version="1.0"?>
+<SystemDescription xmlns="http://www.prtos.org/prtos-1.x" xmlns:pd="urn:prtosd:1" version="1.0.0" name="remote">
+<HwDescription><MemoryLayout><Region type="ram" start="0x0" size="512MB"/></MemoryLayout>
+<ProcessorTable><Processor id="0"><CyclicPlanTable><Plan id="0" majorFrame="{maf_ms}ms">
+<Slot id="0" start="0ms" duration="5ms" partitionId="0"/>
+<Slot id="1" start="5ms" duration="5ms" partitionId="1"/>
+<Slot id="2" start="10ms" duration="5ms" partitionId="2"/>
+</Plan></CyclicPlanTable></Processor></ProcessorTable>
+<Devices><Uart id="0" baudRate="115200" name="Uart"/><MemoryBlock name="hmlog" start="0x2000000" size="64KB"/></Devices>
+</HwDescription>
+<PRTOSHypervisor console="Uart" healthMonitorDevice="hmlog"><PhysicalMemoryArea size="4MB"/></PRTOSHypervisor>
+<PartitionTable>
+<Partition id="0" name="src" flags="system" console="Uart" pd:sources="{GUESTS / "ports_src.c"}">
+  <PhysicalMemoryAreas><Area start="0x6000000" size="1MB"/></PhysicalMemoryAreas>
+  <PortTable>
+    <Port name="qS" direction="source" type="queuing"/>
+    <Port name="sS" direction="source" type="sampling"/>
+  </PortTable>
+</Partition>
+<Partition id="1" name="dst" console="Uart" pd:sources="{GUESTS / dst}">
+  <PhysicalMemoryAreas><Area start="0x6100000" size="1MB"/></PhysicalMemoryAreas>
+  <PortTable>
+    <Port name="qD" direction="destination" type="queuing"/>
+    <Port name="sD" direction="destination" type="sampling"/>
+  </PortTable>
+</Partition>
+<Partition id="2" name="tick" console="Uart" pd:sources="{GUESTS / "ticker.c"}">
+  <PhysicalMemoryAreas><Area start="0x6200000" size="1MB"/></PhysicalMemoryAreas>
+</Partition>
+</PartitionTable>
+<Channels>
+  <QueuingChannel maxNoMessages="4" maxMessageLength="16B">
+    <Source partitionId="0" portName="qS"/><Destination partitionId="1" portName="qD"/>
+  </QueuingChannel>
+  <SamplingChannel maxMessageLength="16B">
+    <Source partitionId="0" portName="sS"/><Destination partitionId="1" portName="sD"/>
+  </SamplingChannel>
+  <Ipvi id="0" sourceId="0" destinationId="1"/>
+</Channels>
+{placement}
+</SystemDescription>
+"""
+
+
+def placement(connect: str = "60s", grant: str = "10s") -> str:
+    return (
+        f'<pd:Placement connectTimeout="{connect}">'
+        f'<pd:Host name="node-b" partitions="1" grantTimeout="{grant}"/></pd:Placement>'
+    )
+
+
+def prtosd(config: Path, run_dir: Path, *args: str) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "prtosd.cli", "start", str(config), "--run-dir", str(run_dir), *args]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def remote_partitiond(endpoint: str, keys: Path, client_key: Path, pid: int = 1) -> subprocess.Popen[bytes]:
+    cmd = [
+        sys.executable, "-m", "partitiond", "--connect", endpoint, "--partition", str(pid),
+        "--key", str(client_key), "--server-key", str(keys / "server.key"), "--timeout", "60",
+    ]  # fmt: skip
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def listen_endpoint(run_dir: Path, daemon: subprocess.Popen[bytes], limit_s: float = 120.0) -> str:
+    """The endpoint prtosd bound (port chosen by the OS), from its run directory."""
+    path = run_dir / "listen"
+    deadline = time.monotonic() + limit_s
+    while not path.exists() or not path.read_text().endswith("\n"):
+        if daemon.poll() is not None:
+            pytest.fail(f"prtosd ended before listening: {daemon.communicate()[1].decode()}")
+        assert time.monotonic() < deadline, "prtosd did not listen in time"
+        time.sleep(0.02)  # polling for a file written once; nothing else to wait on
+    return path.read_text().strip()
+
+
+def stop(*procs: subprocess.Popen[bytes]) -> None:
+    """Our own children, by pid."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        for pipe in (p.stdout, p.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> Path:
+    generate(tmp_path / "keys", ["node-b"])
+    return tmp_path / "keys"
+
+
+def outputs(run_dir: Path) -> dict[str, bytes]:
+    """Everything guest-visible or traced that a run leaves: console files and the timeline."""
+    files = [*sorted((run_dir / "console").iterdir()), run_dir / "timeline.jsonl"]
+    return {p.name: p.read_bytes() for p in files}
+
+
+def test_a_partition_on_another_address_runs_as_it_does_locally(tmp_path: Path, keys: Path) -> None:
+    local = tmp_path / "local.xml"
+    local.write_text(system())
+    ref = subprocess.run(
+        [sys.executable, "-m", "prtosd.cli", "start", str(local), "--run-dir", str(tmp_path / "run-local")],
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    assert ref.returncode == 0, ref.stderr.decode()
+
+    config = tmp_path / "placed.xml"
+    config.write_text(system(placement()))
+    run_dir = tmp_path / "run-remote"
+    daemon = prtosd(config, run_dir, "--listen", f"tcp://{ADDRESS}:0", "--keys", str(keys))
+    remote = None
+    try:
+        endpoint = listen_endpoint(run_dir, daemon)
+        assert endpoint.startswith(f"tcp://{ADDRESS}:") and not endpoint.endswith(":0")
+        remote = remote_partitiond(endpoint, keys, keys / "clients" / "node-b.key_secret")
+        out, err = daemon.communicate(timeout=300)
+        assert remote.wait(timeout=60) == 0, remote.stderr.read().decode() if remote.stderr else ""
+    finally:
+        stop(daemon, *([remote] if remote else []))
+    assert daemon.returncode == 0, err.decode()
+    assert 'partition 1 joined from host "node-b"' in err.decode()
+    assert out == ref.stdout  # byte for byte
+    assert b"[1] sampling irq: 4 's-1' flags 1" in out and b"[1] ipvi irq, copied c0ffee" in out
+    assert outputs(run_dir) == outputs(tmp_path / "run-local")
+
+
+def test_a_wrong_key_is_refused(tmp_path: Path, keys: Path) -> None:
+    generate(tmp_path / "other", ["node-b"])  # a key pair prtosd never authorised
+    config = tmp_path / "placed.xml"
+    config.write_text(system(placement(connect="4s")))
+    run_dir = tmp_path / "run"
+    daemon = prtosd(config, run_dir, "--listen", f"tcp://{ADDRESS}:0", "--keys", str(keys))
+    remote = None
+    try:
+        endpoint = listen_endpoint(run_dir, daemon)
+        remote = remote_partitiond(endpoint, keys, tmp_path / "other" / "clients" / "node-b.key_secret")
+        assert remote.wait(timeout=60) == 3
+        remote_err = remote.stderr.read().decode() if remote.stderr else ""
+        out, err = daemon.communicate(timeout=120)
+    finally:
+        stop(daemon, *([remote] if remote else []))
+    assert "prtosd refused our key" in remote_err
+    assert daemon.returncode == 4
+    text = err.decode()
+    assert f"prtosd: refused a connection on tcp://{ADDRESS}:" in text
+    assert 'remote partitions did not connect within 4 s: partition 1 (host "node-b")' in text
+    assert "refused connections: " in text and "(key not authorised)" in text
+    assert "Traceback" not in text
+    assert b"[0]" not in out  # nothing ran
+
+
+def test_killing_the_remote_partition_is_its_fault(tmp_path: Path, keys: Path) -> None:
+    config = tmp_path / "placed.xml"
+    config.write_text(system(placement(grant="5s"), dst="counter.c", maf_ms=30))
+    run_dir = tmp_path / "run"
+    daemon = prtosd(
+        config, run_dir, "--listen", f"tcp://{ADDRESS}:0", "--keys", str(keys), "--until", "4s", "--pace", "realtime"
+    )
+    remote = None
+    try:
+        endpoint = listen_endpoint(run_dir, daemon)
+        remote = remote_partitiond(endpoint, keys, keys / "clients" / "node-b.key_secret")
+        assert daemon.stdout is not None
+        seen = b""
+        while not seen.endswith(b"[1] slot 3\n"):  # the remote partition is running its slots
+            line = daemon.stdout.readline()
+            assert line, "prtosd ended early"
+            seen += line
+        os.kill(remote.pid, signal.SIGKILL)
+        remote.wait()
+        out, err = daemon.communicate(timeout=120)
+        out = seen + out
+    finally:
+        stop(daemon, *([remote] if remote else []))
+    assert daemon.returncode == 0, err.decode()
+    lines = out.decode().splitlines()
+    panic = [ln for ln in lines if ln.startswith("Partition PANIC [1]")]
+    assert panic == ['Partition PANIC [1]: link to remote partition on host "node-b" lost: connection closed'], lines
+    at = lines.index(panic[0])
+    assert lines[at + 1].endswith(":PRTOS_HM_EV_FATAL_ERROR (0):PART(1)"), lines[at:]
+    assert "[1] slot 3" in lines[:at]
+    assert "[HM] Partition 1 halted" in lines
+    events = [json.loads(ln) for ln in (run_dir / "timeline.jsonl").read_text().splitlines()]
+    hm = [e for e in events if e.get("kind", e.get("type")) == "hm" or e.get("ev") == "hm"]
+    assert any(e.get("p") == 1 and e.get("name") == "PRTOS_HM_EV_FATAL_ERROR" for e in hm), hm
+    assert len([ln for ln in lines if ln.startswith("[2] tick")]) == 3  # the others keep their schedule
