@@ -105,10 +105,14 @@ def listen_endpoint(run_dir: Path, daemon: subprocess.Popen[bytes], limit_s: flo
 
 
 def stop(*procs: subprocess.Popen[bytes]) -> None:
-    """Our own children, by pid."""
+    """Our own children, by pid: SIGTERM first, so that prtosd stops its partition processes."""
     for p in procs:
         if p.poll() is None:
-            p.kill()
+            p.terminate()
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
         p.wait()
         for pipe in (p.stdout, p.stderr):
             if pipe is not None:
@@ -218,3 +222,67 @@ def test_killing_the_remote_partition_is_its_fault(tmp_path: Path, keys: Path) -
     hm = [e for e in events if e.get("kind", e.get("type")) == "hm" or e.get("ev") == "hm"]
     assert any(e.get("p") == 1 and e.get("name") == "PRTOS_HM_EV_FATAL_ERROR" for e in hm), hm
     assert len([ln for ln in lines if ln.startswith("[2] tick")]) == 3  # the others keep their schedule
+
+
+def test_a_stopped_remote_partition_times_out_as_its_fault(tmp_path: Path, keys: Path) -> None:
+    """A slow or frozen remote: the grant's wall-time bound (pd:Host@grantTimeout) ends the wait."""
+    config = tmp_path / "placed.xml"
+    config.write_text(system(placement(grant="1s"), dst="counter.c", maf_ms=30))
+    run_dir = tmp_path / "run"
+    daemon = prtosd(config, run_dir, "--listen", f"tcp://{ADDRESS}:0", "--keys", str(keys), "--until", "300ms")
+    remote = None
+    try:
+        endpoint = listen_endpoint(run_dir, daemon)
+        remote = remote_partitiond(endpoint, keys, keys / "clients" / "node-b.key_secret")
+        assert remote.stderr is not None
+        assert b"joined" in remote.stderr.readline()
+        os.kill(remote.pid, signal.SIGSTOP)  # frozen before its first slot: prtosd must not hang
+        out, err = daemon.communicate(timeout=120)
+    finally:
+        if remote is not None and remote.poll() is None:
+            os.kill(remote.pid, signal.SIGCONT)  # it then finds prtosd gone (or told to quit) and exits
+        stop(daemon, *([remote] if remote else []))
+    assert daemon.returncode == 0, err.decode()
+    lines = out.decode().splitlines()
+    assert 'Partition PANIC [1]: remote partition on host "node-b" stopped answering for 1 s' in lines
+    assert "[HM] Partition 1 halted" in lines
+    assert len([ln for ln in lines if ln.startswith("[2] tick")]) == 3
+
+
+def test_a_partition_that_is_not_placed_remotely_is_refused(tmp_path: Path, keys: Path) -> None:
+    config = tmp_path / "placed.xml"
+    config.write_text(system(placement()))
+    run_dir = tmp_path / "run"
+    daemon = prtosd(config, run_dir, "--listen", f"tcp://{ADDRESS}:0", "--keys", str(keys))
+    intruder = None
+    try:
+        endpoint = listen_endpoint(run_dir, daemon)
+        intruder = remote_partitiond(endpoint, keys, keys / "clients" / "node-b.key_secret", pid=0)
+        assert intruder.wait(timeout=60) == 3
+        assert intruder.stderr is not None
+        why = intruder.stderr.read().decode()
+    finally:
+        stop(daemon, *([intruder] if intruder else []))  # prtosd still waits for partition 1
+    assert "prtosd refused partition 0 vCPU 0: partition 0 is not placed on another host (pd:Placement)" in why
+
+
+@pytest.mark.parametrize(
+    ("args", "placed", "message"),
+    [
+        (["--listen", "tcp://127.0.0.1:0"], True, "--listen needs --keys DIR"),
+        (["--listen", "udp://127.0.0.1:0", "--keys", "k"], True, "--listen udp://127.0.0.1:0: expected tcp://"),
+        (["--listen", "tcp://127.0.0.1:0", "--keys", "k"], False, "places no partition on another host"),
+        ([], True, "pd:Placement puts partitions on other hosts: start with --listen"),
+    ],
+)
+def test_listen_options_are_checked(tmp_path: Path, args: list[str], placed: bool, message: str) -> None:
+    from click.testing import CliRunner
+
+    from prtosd.cli import main
+
+    config = tmp_path / "system.xml"
+    config.write_text(system(placement() if placed else ""))
+    result = CliRunner().invoke(main, ["start", str(config), "--run-dir", str(tmp_path / "run"), *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not (tmp_path / "run").exists()  # refused before anything was started
