@@ -49,7 +49,7 @@ from partitiond.pct import PCT_ADDR, pct_array_size
 from prtosd.commports import PhysicalMemory
 from prtosd.config.model import AreaFlag, RemoteHost, System
 from prtosd.config.serialize import to_data
-from prtosd.keys import CurveServer, KeysError
+from prtosd.keys import AUTHORIZED, CurveServer, KeysError, load_public
 
 if TYPE_CHECKING:
     from prtosd.supervisor import Supervisor, VcpuKey, VcpuProcess
@@ -244,6 +244,7 @@ class RemoteLink:
         self.handles: dict[VcpuKey, VcpuProcess] = {}
         self.memories: dict[int, RemoteMemory] = {}
         self.refused: dict[str, int] = {}
+        self.host_keys: dict[str, str] = {}  # pd:Host name → the z85 public key it must present
         self._read_id = 0
 
     # -- start-up -------------------------------------------------------------------------------
@@ -256,6 +257,14 @@ class RemoteLink:
         except KeysError as exc:
             raise RemoteError(str(exc)) from None
         self.curve.secure(sock)
+        for host in self.sup.system.placement.hosts if self.sup.system.placement else ():
+            if host.key is None:
+                continue
+            path = self.keys_dir / AUTHORIZED / f"{host.key}.key"
+            if not path.is_file():
+                where = f'{self.sup.config_path}:{host.line}: pd:Host "{host.name}"'
+                raise RemoteError(f'{where}: key "{host.key}" is not authorised ({path} is missing)')
+            self.host_keys[host.name] = load_public(path).decode("ascii")  # z85, as ZAP reports it
         sock.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_IVL_MS)
         sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
         events = zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
@@ -287,9 +296,13 @@ class RemoteLink:
         assert host is not None
         self.handles[key] = VcpuProcess(key, b"", RemoteProcess(self, key, host))  # type: ignore[arg-type]
 
-    def hello(self, identity: bytes, msg: dict[str, Any]) -> None:
+    def hello(self, identity: bytes, msg: dict[str, Any], frame: zmq.Frame) -> None:
         """A ``hello`` with no token: a remote partition process joining (it passed CURVE)."""
         key = (msg["partition"], msg["vcpu"])
+        try:
+            client_key = frame.get("User-Id")  # the z85 public key ZAP accepted; absent over ipc://
+        except zmq.ZMQError:
+            client_key = ""
         proc = self.handles.get(key)
         if proc is None:
             host = self.sup.system.host_of(key[0]) if key[0] < len(self.sup.system.partitions) else None
@@ -302,6 +315,14 @@ class RemoteLink:
             self._refuse(identity, reason)
             return
         remote: RemoteProcess = proc.popen  # type: ignore[assignment]
+        if not client_key:
+            self._refuse(identity, "a remote partition joins over --listen with a CURVE key")
+            return
+        wanted = self.host_keys.get(remote.host.name)
+        if wanted is not None and client_key != wanted:
+            host = remote.host
+            self._refuse(identity, f'partition {key[0]} runs on host "{host.name}": only key "{host.key}" may run it')
+            return
         if proc.connected:
             self._refuse(identity, f"partition {key[0]} vCPU {key[1]} is already connected")
             return

@@ -260,7 +260,8 @@ class Supervisor:
         self.procs[key] = VcpuProcess(key, b"", popen)
 
     def _accept_hello(self) -> None:
-        identity, *frames = self.sock.recv_multipart()
+        parts = self.sock.recv_multipart(copy=False)  # frames: a remote hello's CURVE key is a property
+        identity, *frames = [p.bytes for p in parts]
         if identity in self.by_identity:  # a running grant's message (during a respawn): keep it
             self._stash.append([identity, *frames])
             return
@@ -272,7 +273,7 @@ class Supervisor:
             self.stats.rejected += 1
             return
         if msg["t"] == "hello" and msg["token"] == "" and self.remote is not None:
-            self.remote.hello(identity, msg)  # a remote partition: authenticated by CURVE, not a token
+            self.remote.hello(identity, msg, parts[-1])  # a remote partition: authenticated by CURVE
             return
         key = (msg.get("partition"), msg.get("vcpu"))
         proc = self.procs.get(key)  # type: ignore[arg-type]

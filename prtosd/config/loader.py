@@ -278,7 +278,8 @@ class _Loader:
                 seen.add((entry.line, m.group(2)))
                 element, attr, value = m.groups()
                 kind = "time" if attr.endswith("Timeout") else "idlist" if attr == "partitions" else "name"
-                text = _KIND_TEXT.get(kind, 'host name {v} (expected letters, digits, "_", "." or "-")')
+                label = "host name" if attr == "name" else "key name"
+                text = _KIND_TEXT.get(kind, label + ' {v} (expected letters, digits, "_", "." or "-")')
                 msg = f"{element}@{attr}: invalid " + text.format(v=f'"{value}"')
             elif m := re.match(r"Element '([^']+)', attribute '([^']+)': The attribute .* is not allowed", msg):
                 msg = f'{m.group(1)}: unknown attribute "{m.group(2)}"'
@@ -560,6 +561,7 @@ class _Loader:
                 name=h.get("name", ""),
                 partitions=tuple(self.conv(h, "partitions", lambda t: [units.to_id(x) for x in t.split()], [])),
                 grant_timeout_us=self.conv(h, "grantTimeout", units.to_time, None),
+                key=h.get("key"),
                 line=h.sourceline or 0,
             )
             for h in el.iterchildren("{" + PD_NS + "}Host")

@@ -343,6 +343,7 @@ class RemoteHost:
     name: str
     partitions: tuple[int, ...]
     grant_timeout_us: int | None = None  # wall time a remote vCPU may stay silent; None: default
+    key: str | None = None  # the only client key (authorized/<key>.key) that may run these partitions
     line: int = 0
 
 

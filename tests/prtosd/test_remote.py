@@ -73,9 +73,10 @@ def system(placement: str = "", dst: str = "ports_dst.c", maf_ms: int = 15) -> s
 
 
 def placement(connect: str = "60s", grant: str = "10s") -> str:
+    """Partition 1 on host "node-b", which must present the client key "node-b"."""
     return (
         f'<pd:Placement connectTimeout="{connect}">'
-        f'<pd:Host name="node-b" partitions="1" grantTimeout="{grant}"/></pd:Placement>'
+        f'<pd:Host name="node-b" partitions="1" grantTimeout="{grant}" key="node-b"/></pd:Placement>'
     )
 
 
@@ -121,7 +122,7 @@ def stop(*procs: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def keys(tmp_path: Path) -> Path:
-    generate(tmp_path / "keys", ["node-b"])
+    generate(tmp_path / "keys", ["node-b", "node-c"])
     return tmp_path / "keys"
 
 
@@ -249,21 +250,28 @@ def test_a_stopped_remote_partition_times_out_as_its_fault(tmp_path: Path, keys:
     assert len([ln for ln in lines if ln.startswith("[2] tick")]) == 3
 
 
-def test_a_partition_that_is_not_placed_remotely_is_refused(tmp_path: Path, keys: Path) -> None:
+def test_joins_that_do_not_match_the_placement_are_refused(tmp_path: Path, keys: Path) -> None:
     config = tmp_path / "placed.xml"
     config.write_text(system(placement()))
     run_dir = tmp_path / "run"
     daemon = prtosd(config, run_dir, "--listen", f"tcp://{ADDRESS}:0", "--keys", str(keys))
-    intruder = None
+    why = []
     try:
         endpoint = listen_endpoint(run_dir, daemon)
-        intruder = remote_partitiond(endpoint, keys, keys / "clients" / "node-b.key_secret", pid=0)
-        assert intruder.wait(timeout=60) == 3
-        assert intruder.stderr is not None
-        why = intruder.stderr.read().decode()
+        for key, pid in (("node-b", 0), ("node-c", 1)):  # a local partition; another host's key
+            intruder = remote_partitiond(endpoint, keys, keys / "clients" / f"{key}.key_secret", pid=pid)
+            try:
+                assert intruder.wait(timeout=60) == 3
+                assert intruder.stderr is not None
+                why.append(intruder.stderr.read().decode())
+            finally:
+                stop(intruder)
     finally:
-        stop(daemon, *([intruder] if intruder else []))  # prtosd still waits for partition 1
-    assert "prtosd refused partition 0 vCPU 0: partition 0 is not placed on another host (pd:Placement)" in why
+        stop(daemon)  # prtosd still waits for partition 1
+    assert "prtosd refused partition 0 vCPU 0: partition 0 is not placed on another host (pd:Placement)" in why[0]
+    assert (
+        'prtosd refused partition 1 vCPU 0: partition 1 runs on host "node-b": only key "node-b" may run it' in why[1]
+    )
 
 
 @pytest.mark.parametrize(

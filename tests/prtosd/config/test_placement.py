@@ -19,14 +19,14 @@ def placed(placement: str, x: SysXml | None = None) -> str:
 
 def test_placement_loads_and_round_trips(tmp_path: Path) -> None:
     text = placed(
-        '<pd:Placement connectTimeout="5s">\n<pd:Host name="node-b" partitions="1" grantTimeout="250ms"/>\n'
+        '<pd:Placement connectTimeout="5s">\n<pd:Host name="node-b" partitions="1" grantTimeout="250ms" key="nb"/>\n'
         "</pd:Placement>"
     )
     system = expect_ok(tmp_path, text)
     assert system.placement is not None
     assert system.placement.connect_timeout_us == 5_000_000
     (host,) = system.placement.hosts
-    assert (host.name, host.partitions, host.grant_timeout_us) == ("node-b", (1,), 250_000)
+    assert (host.name, host.partitions, host.grant_timeout_us, host.key) == ("node-b", (1,), 250_000, "nb")
     assert host.line == line_of(text, "<pd:Host")
     assert system.host_of(1) is host and system.host_of(0) is None
     assert from_data(to_data(system)) == system
@@ -126,3 +126,10 @@ def test_remote_partition_has_one_vcpu(tmp_path: Path) -> None:
     host, part = line_of(text, "<pd:Host"), line_of(text, '<Partition id="1"')
     msg = f'partition 1 is placed on host "b" (line {host}) but has 2 vCPUs; a remote partition has one vCPU'
     assert f"{path}:{part}: {msg}" in errs
+
+
+def test_bad_key_name(tmp_path: Path) -> None:
+    text = placed('<pd:Placement>\n<pd:Host name="b" partitions="1" key="../x"/>\n</pd:Placement>')
+    expect_error(
+        tmp_path, text, "<pd:Host", 'pd:Host@key: invalid key name "../x" (expected letters, digits, "_", "." or "-")'
+    )
