@@ -133,3 +133,12 @@ def test_bad_key_name(tmp_path: Path) -> None:
     expect_error(
         tmp_path, text, "<pd:Host", 'pd:Host@key: invalid key name "../x" (expected letters, digits, "_", "." or "-")'
     )
+
+
+def test_check_summary_names_the_host(tmp_path: Path) -> None:
+    from prtosd.config.summary import render
+
+    system = expect_ok(tmp_path, placed('<pd:Placement>\n<pd:Host name="node-b" partitions="1"/>\n</pd:Placement>'))
+    text = render(system)
+    assert text.count('runs on host "node-b" (pd:Placement)') == 1
+    assert text.index('runs on host "node-b"') > text.index('"P1"')
