@@ -1,10 +1,10 @@
-"""``python -m bench [P1 P2 P3 P4 P5 startup ...]``: the performance suite, ratios measured side by side.
+"""``python -m bench [P1 P2 P3 P4 P5 startup remote ...]``: the performance suite, ratios measured side by side.
 
 Engine figures (P1 compute throughput vs raw Unicorn, P2 local hypercall vs a bare ``int`` hook,
 spin fast-forward) come from bench/engine.py; system figures (P3 partition switch vs a ZeroMQ
-round trip, P4 the scenarios end to end, P5 queuing throughput vs raw PUSH/PULL, start-up) from
-bench/system.py. Results are printed and written as JSON to ``bench-results.json`` (or the path
-in ``PRTOSD_BENCH_JSON``).
+round trip, P4 the scenarios end to end, P5 queuing throughput vs raw PUSH/PULL, start-up, and
+remote: P5 with the receiver on another address vs local) from bench/system.py. Results are
+printed and written as JSON to ``bench-results.json`` (or the path in ``PRTOSD_BENCH_JSON``).
 """
 
 from __future__ import annotations
