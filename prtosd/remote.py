@@ -360,7 +360,7 @@ class RemoteLink:
         names = ", ".join(f'partition {k[0]} (host "{self.handles[k].popen.host.name}")' for k in missing)  # type: ignore[attr-defined]
         text = f"{names} on {self.endpoint}"
         if self.refused:
-            text += "; refused connections: " + ", ".join(f"{n} ({why})" for why, n in sorted(self.refused.items()))
+            text += "; refused connections: " + ", ".join(f"{n} × {why}" for why, n in sorted(self.refused.items()))
         return text
 
     def drain_monitor(self) -> None:
@@ -373,7 +373,8 @@ class RemoteLink:
             why = _REFUSALS.get(event)
             if why is not None:
                 self.refused[why] = self.refused.get(why, 0) + 1
-                print(f"prtosd: refused a connection on {self.endpoint}: {why}", file=sys.stderr)
+                if self.refused[why] == 1:  # peers retry every 100 ms: the rest are counted, not printed
+                    print(f"prtosd: refused a connection on {self.endpoint}: {why}", file=sys.stderr)
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -420,7 +421,13 @@ class RemoteLink:
             self.sup._stash.append([identity, *frames])  # for the loop that serves grants
 
     def close(self) -> None:
-        """Before the context is terminated: stop the authenticator and the monitor."""
+        """Before the context is terminated: let the ``quit`` reach the remote processes (they
+        disconnect on it; bounded), then stop the authenticator and the monitor."""
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and any(
+            h.connected and h.popen.returncode is None and self.reachable(h.identity) for h in self.handles.values()
+        ):
+            self.sup.sock.poll(20)  # nothing to read; just a bounded pause between probes
         if self.monitor is not None:
             with contextlib.suppress(zmq.ZMQError):
                 self.sup.sock.disable_monitor()

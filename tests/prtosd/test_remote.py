@@ -183,7 +183,7 @@ def test_a_wrong_key_is_refused(tmp_path: Path, keys: Path) -> None:
     text = err.decode()
     assert f"prtosd: refused a connection on tcp://{ADDRESS}:" in text
     assert 'remote partitions did not connect within 4 s: partition 1 (host "node-b")' in text
-    assert "refused connections: " in text and "(key not authorised)" in text
+    assert "refused connections: " in text and " × key not authorised" in text
     assert "Traceback" not in text
     assert b"[0]" not in out  # nothing ran
 
@@ -294,3 +294,73 @@ def test_listen_options_are_checked(tmp_path: Path, args: list[str], placed: boo
     assert result.exit_code == 2
     assert message in result.output
     assert not (tmp_path / "run").exists()  # refused before anything was started
+
+
+def test_a_wrong_server_key_is_reported_on_both_sides(tmp_path: Path, keys: Path) -> None:
+    generate(tmp_path / "other", ["node-b"])
+    config = tmp_path / "placed.xml"
+    config.write_text(system(placement(connect="5s")))
+    run_dir = tmp_path / "run"
+    daemon = prtosd(config, run_dir, "--listen", f"tcp://{ADDRESS}:0", "--keys", str(keys))
+    try:
+        endpoint = listen_endpoint(run_dir, daemon)
+        cmd = [
+            sys.executable, "-m", "partitiond", "--connect", endpoint, "--partition", "1",
+            "--key", str(keys / "clients" / "node-b.key_secret"),
+            "--server-key", str(tmp_path / "other" / "server.key"), "--timeout", "2",
+        ]  # fmt: skip
+        remote = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+        _, err = daemon.communicate(timeout=120)
+    finally:
+        stop(daemon)
+    assert remote.returncode == 4
+    assert "no answer from prtosd within 2 s (CURVE handshakes failed: wrong --server-key?)" in remote.stderr
+    assert daemon.returncode == 4
+    text = err.decode()
+    assert text.count("refused a connection") == 1  # the retries are counted, not printed
+    assert "× handshake failed (wrong server key?)" in text
+
+
+# -- the supervisor-side memory proxy, without a network ----------------------------------------
+
+
+class _NoLink:
+    """A link before any remote partition joined."""
+
+    def __init__(self) -> None:
+        self.handles: dict = {}
+
+
+def test_remote_memory_has_the_local_layout(tmp_path: Path) -> None:
+    from partitiond.memory import AddressSpace
+    from prtosd.config import load_system
+    from prtosd.remote import RemoteMemory
+
+    config = tmp_path / "placed.xml"
+    config.write_text(system(placement()))
+    loaded = load_system(config)
+    local = AddressSpace(loaded, 1, tmp_path)
+    try:
+        remote = RemoteMemory(_NoLink(), loaded, 1)  # type: ignore[arg-type]
+        strip = lambda maps: [(m.virt, m.size, m.writable, m.name) for m in maps]  # noqa: E731
+        assert strip(remote.mappings) == strip(local.mappings)
+        assert remote.gdt_addr == local.gdt_addr
+        assert remote.check(0x6100000, 16, write=True) and not remote.check(0x6000000, 16)
+        assert remote.in_areas(0x6100000, 0x100000) and not remote.in_areas(0x6100000, 0x100001)
+    finally:
+        local.close()
+
+
+def test_remote_memory_keeps_writes_until_the_partition_joins(tmp_path: Path) -> None:
+    from partitiond.memory import MemoryMapError
+    from prtosd.config import load_system
+    from prtosd.remote import RemoteMemory
+
+    config = tmp_path / "placed.xml"
+    config.write_text(system(placement()))
+    remote = RemoteMemory(_NoLink(), load_system(config), 1)  # type: ignore[arg-type]
+    remote.write(0x6100000, b"image")
+    assert remote.pending == [(0x6100000, b"image")]
+    assert remote.read(0x6100000, 4) == bytes(4)  # nothing to ask yet
+    with pytest.raises(MemoryMapError, match="not mapped in partition 1"):
+        remote.write(0x6000000, b"x")  # partition 0's memory is not partition 1's
