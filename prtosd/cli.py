@@ -285,6 +285,19 @@ def start(
     sys.exit(code)
 
 
+def _keys_problem(directory: Path) -> str | None:
+    """Why a key directory cannot serve a CURVE endpoint, or None."""
+    from prtosd.keys import AUTHORIZED, SERVER, KeysError, load_pair
+
+    try:
+        load_pair(directory / f"{SERVER}.key_secret")
+    except KeysError as exc:
+        return f"{exc} (create keys with 'prtosd keys {directory}')"
+    if not (directory / AUTHORIZED).is_dir():
+        return f"{directory / AUTHORIZED} is missing (create keys with 'prtosd keys {directory}')"
+    return None
+
+
 def _check_listen(system: System, config: str, listen: str | None, keys_dir: str | None) -> None:
     """--listen and pd:Placement go together, and a TCP endpoint is never open without CURVE keys."""
     placement = system.placement
@@ -295,6 +308,8 @@ def _check_listen(system: System, config: str, listen: str | None, keys_dir: str
         error = f"--listen {listen}: expected tcp://ADDRESS:PORT"
     elif listen is not None and placement is None:
         error = f"--listen: {config} places no partition on another host (no pd:Placement)"
+    elif listen is not None and keys_dir is not None and (why := _keys_problem(Path(keys_dir))):
+        error = f"--keys {keys_dir}: {why}"
     elif listen is None and placement is not None:
         error = (
             f"{config}:{placement.line}: pd:Placement puts partitions on other hosts: "

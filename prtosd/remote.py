@@ -423,6 +423,9 @@ class RemoteLink:
     def close(self) -> None:
         """Before the context is terminated: let the ``quit`` reach the remote processes (they
         disconnect on it; bounded), then stop the authenticator and the monitor."""
+        for key, h in self.handles.items():
+            if h.connected and key not in self.sup.procs:  # joined, but start-up was interrupted
+                self.send(h.identity, "quit")
         deadline = time.monotonic() + 2.0
         while time.monotonic() < deadline and any(
             h.connected and h.popen.returncode is None and self.reachable(h.identity) for h in self.handles.values()

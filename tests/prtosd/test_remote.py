@@ -279,7 +279,8 @@ def test_joins_that_do_not_match_the_placement_are_refused(tmp_path: Path, keys:
     [
         (["--listen", "tcp://127.0.0.1:0"], True, "--listen needs --keys DIR"),
         (["--listen", "udp://127.0.0.1:0", "--keys", "k"], True, "--listen udp://127.0.0.1:0: expected tcp://"),
-        (["--listen", "tcp://127.0.0.1:0", "--keys", "k"], False, "places no partition on another host"),
+        (["--listen", "tcp://127.0.0.1:0", "--keys", "KEYS"], False, "places no partition on another host"),
+        (["--listen", "tcp://127.0.0.1:0", "--keys", "nokeys"], True, "--keys nokeys: cannot read key file"),
         ([], True, "pd:Placement puts partitions on other hosts: start with --listen"),
     ],
 )
@@ -290,6 +291,8 @@ def test_listen_options_are_checked(tmp_path: Path, args: list[str], placed: boo
 
     config = tmp_path / "system.xml"
     config.write_text(system(placement() if placed else ""))
+    generate(tmp_path / "keys", ["node-b"])
+    args = [str(tmp_path / "keys") if a == "KEYS" else a for a in args]
     result = CliRunner().invoke(main, ["start", str(config), "--run-dir", str(tmp_path / "run"), *args])
     assert result.exit_code == 2
     assert message in result.output
