@@ -27,15 +27,30 @@ GUESTS = Path(__file__).resolve().parent / "guests"
 ADDRESS = "127.0.0.2"  # a second loopback address: the "other host"
 
 
-def system(placement: str = "", dst: str = "ports_dst.c", maf_ms: int = 15) -> str:
+def _processors(maf_ms: int, cpus: int) -> str:
+    """One CPU: P0, P1, P2 in turn. Two CPUs: P1 alone on CPU 1, at the same time as P0 and P2."""
+    if cpus == 1:
+        slots = [(0, 0), (5, 1), (10, 2)]
+        return (
+            f'<Processor id="0"><CyclicPlanTable><Plan id="0" majorFrame="{maf_ms}ms">'
+            + "".join(
+                f'<Slot id="{i}" start="{t}ms" duration="5ms" partitionId="{p}"/>' for i, (t, p) in enumerate(slots)
+            )
+            + "</Plan></CyclicPlanTable></Processor>"
+        )
+    return (
+        f'<Processor id="0"><CyclicPlanTable><Plan id="0" majorFrame="{maf_ms}ms">'
+        '<Slot id="0" start="0ms" duration="5ms" partitionId="0"/><Slot id="1" start="10ms" duration="5ms" partitionId="2"/>'
+        f'</Plan></CyclicPlanTable></Processor><Processor id="1"><CyclicPlanTable><Plan id="0" majorFrame="{maf_ms}ms">'
+        '<Slot id="0" start="0ms" duration="15ms" partitionId="1"/></Plan></CyclicPlanTable></Processor>'
+    )
+
+
+def system(placement: str = "", dst: str = "ports_dst.c", maf_ms: int = 15, cpus: int = 1) -> str:
     return f"""<?xml version="1.0"?>
 <SystemDescription xmlns="http://www.prtos.org/prtos-1.x" xmlns:pd="urn:prtosd:1" version="1.0.0" name="remote">
 <HwDescription><MemoryLayout><Region type="ram" start="0x0" size="512MB"/></MemoryLayout>
-<ProcessorTable><Processor id="0"><CyclicPlanTable><Plan id="0" majorFrame="{maf_ms}ms">
-<Slot id="0" start="0ms" duration="5ms" partitionId="0"/>
-<Slot id="1" start="5ms" duration="5ms" partitionId="1"/>
-<Slot id="2" start="10ms" duration="5ms" partitionId="2"/>
-</Plan></CyclicPlanTable></Processor></ProcessorTable>
+<ProcessorTable>{_processors(maf_ms, cpus)}</ProcessorTable>
 <Devices><Uart id="0" baudRate="115200" name="Uart"/><MemoryBlock name="hmlog" start="0x2000000" size="64KB"/></Devices>
 </HwDescription>
 <PRTOSHypervisor console="Uart" healthMonitorDevice="hmlog"><PhysicalMemoryArea size="4MB"/></PRTOSHypervisor>
@@ -132,9 +147,10 @@ def outputs(run_dir: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in files}
 
 
-def test_a_partition_on_another_address_runs_as_it_does_locally(tmp_path: Path, keys: Path) -> None:
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_a_partition_on_another_address_runs_as_it_does_locally(tmp_path: Path, keys: Path, cpus: int) -> None:
     local = tmp_path / "local.xml"
-    local.write_text(system())
+    local.write_text(system(cpus=cpus))
     ref = subprocess.run(
         [sys.executable, "-m", "prtosd.cli", "start", str(local), "--run-dir", str(tmp_path / "run-local")],
         capture_output=True,
@@ -144,7 +160,7 @@ def test_a_partition_on_another_address_runs_as_it_does_locally(tmp_path: Path, 
     assert ref.returncode == 0, ref.stderr.decode()
 
     config = tmp_path / "placed.xml"
-    config.write_text(system(placement()))
+    config.write_text(system(placement(), cpus=cpus))
     run_dir = tmp_path / "run-remote"
     daemon = prtosd(config, run_dir, "--listen", f"tcp://{ADDRESS}:0", "--keys", str(keys))
     remote = None
