@@ -285,6 +285,10 @@ class _Loader:
                 msg = f'{m.group(1)}: unknown attribute "{m.group(2)}"'
             elif m := re.match(r"Element '([^']+)': The attribute '([^']+)' is required but missing", msg):
                 msg = f'{m.group(1)}: missing required attribute "{m.group(2)}"'
+            elif m := re.match(r"Element '([^']+)': This element is not expected\. Expected is \( (.*) \)", msg):
+                msg = f"unexpected element {m.group(1)} (expected here: {m.group(2)})"
+            elif m := re.match(r"Element '([^']+)': Missing child element\(s\)\. Expected is \( (.*) \)", msg):
+                msg = f"{m.group(1)}: missing child element {m.group(2)}"
             self.error(entry.line, msg)
 
     @staticmethod

@@ -142,3 +142,9 @@ def test_check_summary_names_the_host(tmp_path: Path) -> None:
     text = render(system)
     assert text.count('runs on host "node-b" (pd:Placement)') == 1
     assert text.index('runs on host "node-b"') > text.index('"P1"')
+
+
+def test_unexpected_and_missing_children(tmp_path: Path) -> None:
+    text = placed('<pd:Placement>\n<pd:Host name="b" partitions="1"/>\n<pd:Port n="1"/>\n</pd:Placement>')
+    expect_error(tmp_path, text, "<pd:Port", "unexpected element pd:Port (expected here: pd:Host)")
+    expect_error(tmp_path, placed("<pd:Placement/>"), "<pd:Placement", "pd:Placement: missing child element pd:Host")
