@@ -142,8 +142,9 @@ def keys(tmp_path: Path) -> Path:
 
 
 def outputs(run_dir: Path) -> dict[str, bytes]:
-    """Everything guest-visible or traced that a run leaves: console files and the timeline."""
-    files = [*sorted((run_dir / "console").iterdir()), run_dir / "timeline.jsonl"]
+    """Everything guest-visible or traced that a run leaves: console files, the timeline, the HM log."""
+    hm_log = run_dir / "phys-02000000-00010000.mem"  # the hmlog MemoryBlock
+    files = [*sorted((run_dir / "console").iterdir()), run_dir / "timeline.jsonl", hm_log]
     return {p.name: p.read_bytes() for p in files}
 
 
