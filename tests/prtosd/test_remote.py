@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from hm.log import LogStream
+from prtosd.control.records import decode_hm, snapshot
 from prtosd.keys import generate
 
 pytestmark = pytest.mark.slow
@@ -240,6 +242,11 @@ def test_killing_the_remote_partition_is_its_fault(tmp_path: Path, keys: Path) -
     hm = [e for e in events if e.get("kind", e.get("type")) == "hm" or e.get("ev") == "hm"]
     assert any(e.get("p") == 1 and e.get("name") == "PRTOS_HM_EV_FATAL_ERROR" for e in hm), hm
     assert len([ln for ln in lines if ln.startswith("[2] tick")]) == 3  # the others keep their schedule
+    stream = LogStream(bytearray((run_dir / "phys-02000000-00010000.mem").read_bytes()))  # the hmlog block
+    records = [decode_hm(r) for r in snapshot(stream, 0, stream.capacity)[0]]
+    assert [(r["partition"], r["event_name"], r["intact"]) for r in records] == [
+        (1, "PRTOS_HM_EV_FATAL_ERROR", True)
+    ], records
 
 
 def test_a_stopped_remote_partition_times_out_as_its_fault(tmp_path: Path, keys: Path) -> None:
