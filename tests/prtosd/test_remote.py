@@ -150,12 +150,13 @@ def outputs(run_dir: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in files}
 
 
-@pytest.mark.parametrize("cpus", [1, 2])
-def test_a_partition_on_another_address_runs_as_it_does_locally(tmp_path: Path, keys: Path, cpus: int) -> None:
+def local_and_remote(tmp_path: Path, keys: Path, local_xml: str, placed_xml: str, *until: str) -> bytes:
+    """Run the system locally, then with partition 1 on the other address; both must leave the
+    same bytes (stdout, console files, timeline, HM log). Returns the stdout."""
     local = tmp_path / "local.xml"
-    local.write_text(system(cpus=cpus))
+    local.write_text(local_xml)
     ref = subprocess.run(
-        [sys.executable, "-m", "prtosd.cli", "start", str(local), "--run-dir", str(tmp_path / "run-local")],
+        [sys.executable, "-m", "prtosd.cli", "start", str(local), "--run-dir", str(tmp_path / "run-local"), *until],
         capture_output=True,
         timeout=300,
         check=False,
@@ -163,9 +164,9 @@ def test_a_partition_on_another_address_runs_as_it_does_locally(tmp_path: Path, 
     assert ref.returncode == 0, ref.stderr.decode()
 
     config = tmp_path / "placed.xml"
-    config.write_text(system(placement(), cpus=cpus))
+    config.write_text(placed_xml)
     run_dir = tmp_path / "run-remote"
-    daemon = prtosd(config, run_dir, "--listen", f"tcp://{ADDRESS}:0", "--keys", str(keys))
+    daemon = prtosd(config, run_dir, "--listen", f"tcp://{ADDRESS}:0", "--keys", str(keys), *until)
     remote = None
     try:
         endpoint = listen_endpoint(run_dir, daemon)
@@ -178,8 +179,51 @@ def test_a_partition_on_another_address_runs_as_it_does_locally(tmp_path: Path, 
     assert daemon.returncode == 0, err.decode()
     assert 'partition 1 joined from host "node-b"' in err.decode()
     assert out == ref.stdout  # byte for byte
-    assert b"[1] sampling irq: 4 's-1' flags 1" in out and b"[1] ipvi irq, copied c0ffee" in out
     assert outputs(run_dir) == outputs(tmp_path / "run-local")
+    return out
+
+
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_a_partition_on_another_address_runs_as_it_does_locally(tmp_path: Path, keys: Path, cpus: int) -> None:
+    out = local_and_remote(tmp_path, keys, system(cpus=cpus), system(placement(), cpus=cpus))
+    assert b"[1] sampling irq: 4 's-1' flags 1" in out and b"[1] ipvi irq, copied c0ffee" in out
+
+
+@pytest.mark.parametrize("mode", ["WARM", "COLD"])
+def test_a_remote_partition_reset_by_another(tmp_path: Path, keys: Path, mode: str) -> None:
+    """A cold reset reloads the remote partition's image through mem_write during the run."""
+    boss = tmp_path / "boss.c"
+    boss.write_text((GUESTS / "ports_reset_boss.c").read_text().replace("PRTOS_WARM_RESET", f"PRTOS_{mode}_RESET"))
+    peer = GUESTS / "ports_reset_peer.c"
+    xml = f"""<?xml version="1.0"?>
+<SystemDescription xmlns="http://www.prtos.org/prtos-1.x" xmlns:pd="urn:prtosd:1" version="1.0.0" name="reset">
+<HwDescription><MemoryLayout><Region type="ram" start="0x0" size="512MB"/></MemoryLayout>
+<ProcessorTable><Processor id="0"><CyclicPlanTable><Plan id="0" majorFrame="10ms">
+<Slot id="0" start="0ms" duration="5ms" partitionId="0"/><Slot id="1" start="5ms" duration="5ms" partitionId="1"/>
+</Plan></CyclicPlanTable></Processor></ProcessorTable>
+<Devices><Uart id="0" baudRate="115200" name="Uart"/><MemoryBlock name="hmlog" start="0x2000000" size="64KB"/></Devices>
+</HwDescription>
+<PRTOSHypervisor console="Uart" healthMonitorDevice="hmlog"><PhysicalMemoryArea size="4MB"/></PRTOSHypervisor>
+<PartitionTable>
+<Partition id="0" name="boss" flags="system" console="Uart" pd:sources="{boss}">
+  <PhysicalMemoryAreas><Area start="0x6000000" size="1MB"/></PhysicalMemoryAreas>
+  <PortTable><Port name="qS" direction="source" type="queuing"/></PortTable>
+</Partition>
+<Partition id="1" name="peer" console="Uart" pd:sources="{peer}">
+  <PhysicalMemoryAreas><Area start="0x6100000" size="1MB"/></PhysicalMemoryAreas>
+  <PortTable><Port name="qD" direction="destination" type="queuing"/></PortTable>
+</Partition>
+</PartitionTable>
+<Channels><QueuingChannel maxNoMessages="4" maxMessageLength="16B">
+<Source partitionId="0" portName="qS"/><Destination partitionId="1" portName="qD"/>
+</QueuingChannel></Channels>
+PLACEMENT
+</SystemDescription>
+"""
+    local, placed = xml.replace("PLACEMENT", ""), xml.replace("PLACEMENT", placement())
+    out = local_and_remote(tmp_path, keys, local, placed, "--until", "200ms")
+    counter = 1 if mode == "WARM" else 0  # a cold reset restarts the reset counter (and the image)
+    assert f"[1] start {counter}: create 1 queued 2 bitmap 0".encode() in out
 
 
 def test_a_wrong_key_is_refused(tmp_path: Path, keys: Path) -> None:
