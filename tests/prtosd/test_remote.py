@@ -14,14 +14,23 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+import zmq
+from click.testing import CliRunner
 
 from hm.log import LogStream
+from ipc.messages import decode, encode, make
+from partitiond.memory import AddressSpace, MemoryMapError
+from prtosd.cli import main
+from prtosd.config import load_system
+from prtosd.config.model import RemoteHost
 from prtosd.control.records import decode_hm, snapshot
 from prtosd.keys import generate
+from prtosd.remote import RemoteLink, RemoteLinkLost, RemoteMemory, RemoteProcess
 
 pytestmark = pytest.mark.slow
 
@@ -353,10 +362,6 @@ def test_joins_that_do_not_match_the_placement_are_refused(tmp_path: Path, keys:
     ],
 )
 def test_listen_options_are_checked(tmp_path: Path, args: list[str], placed: bool, message: str) -> None:
-    from click.testing import CliRunner
-
-    from prtosd.cli import main
-
     config = tmp_path / "system.xml"
     config.write_text(system(placement() if placed else ""))
     generate(tmp_path / "keys", ["node-b"])
@@ -403,10 +408,6 @@ class _NoLink:
 
 
 def test_remote_memory_has_the_local_layout(tmp_path: Path) -> None:
-    from partitiond.memory import AddressSpace
-    from prtosd.config import load_system
-    from prtosd.remote import RemoteMemory
-
     config = tmp_path / "placed.xml"
     config.write_text(system(placement()))
     loaded = load_system(config)
@@ -423,10 +424,6 @@ def test_remote_memory_has_the_local_layout(tmp_path: Path) -> None:
 
 
 def test_remote_memory_keeps_writes_until_the_partition_joins(tmp_path: Path) -> None:
-    from partitiond.memory import MemoryMapError
-    from prtosd.config import load_system
-    from prtosd.remote import RemoteMemory
-
     config = tmp_path / "placed.xml"
     config.write_text(system(placement()))
     remote = RemoteMemory(_NoLink(), load_system(config), 1)  # type: ignore[arg-type]
@@ -435,3 +432,63 @@ def test_remote_memory_keeps_writes_until_the_partition_joins(tmp_path: Path) ->
     assert remote.read(0x6100000, 4) == bytes(4)  # nothing to ask yet
     with pytest.raises(MemoryMapError, match="not mapped in partition 1"):
         remote.write(0x6000000, b"x")  # partition 0's memory is not partition 1's
+
+
+class _Sup:
+    """The parts of a supervisor a link's memory requests use: its ROUTER and the stash."""
+
+    def __init__(self, ctx: zmq.Context, endpoint: str) -> None:
+        self.sock = ctx.socket(zmq.ROUTER)
+        self.sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.bind(endpoint)
+        self._stash: list[list[bytes]] = []
+
+
+def test_memory_requests_time_out_or_notice_a_closed_link(tmp_path: Path) -> None:
+    ctx = zmq.Context()
+    endpoint = f"ipc://{tmp_path / 'v.sock'}"
+    sup = _Sup(ctx, endpoint)
+    peer, other = ctx.socket(zmq.DEALER), ctx.socket(zmq.DEALER)
+    try:
+        for s in (peer, other):
+            s.setsockopt(zmq.LINGER, 0)
+            s.connect(endpoint)
+        link = RemoteLink(sup, "tcp://127.0.0.2:0", tmp_path)  # type: ignore[arg-type]
+        proc = RemoteProcess(link, (1, 0), RemoteHost("b", (1,), grant_timeout_us=300_000))
+        peer.send(encode(make("ping")))
+        proc.identity = sup.sock.recv_multipart()[0]
+
+        # answered: the data comes back; a message that arrives first is kept for the grant loop
+        def answer() -> None:
+            msg = decode(peer.recv())
+            peer.send(encode(make("console", now=1, data=b"x")))
+            peer.send(encode(make("mem_data", id=msg["id"], data=b"\x01\x02", ok=1)))
+
+        t = threading.Thread(target=answer)
+        t.start()
+        assert link.read(proc, 0x6100000, 2) == b"\x01\x02"
+        t.join()
+        assert [decode(frames[1])["t"] for frames in sup._stash] == ["console"]
+
+        # silent for longer than the grant bound: lost, as a hung process
+        with pytest.raises(RemoteLinkLost):
+            link.read(proc, 0x6100000, 2)
+        assert proc.returncode is not None and "stopped answering for 0.3 s" in proc.reason
+
+        # a closed connection is noticed at once by the next probe
+        proc2 = RemoteProcess(link, (2, 0), RemoteHost("c", (2,)))
+        other.send(encode(make("ping")))
+        proc2.identity = sup.sock.recv_multipart()[0]
+        assert proc2.poll() is None
+        other.close(0)
+        deadline = time.monotonic() + 10
+        while proc2.poll() is None:  # the ROUTER drops the peer when its pipe terminates
+            assert time.monotonic() < deadline
+            sup.sock.poll(10)
+        assert "lost: connection closed" in proc2.reason
+    finally:
+        peer.close(0)
+        other.close(0)
+        sup.sock.close(0)
+        ctx.term()
