@@ -103,9 +103,11 @@ class RemoteProcess:
 
     def kill(self) -> None:
         """A hung remote: we cannot kill it, we stop listening to it (and ask it to quit)."""
-        if self.identity and self.returncode is None:
+        if self.returncode is not None:
+            return
+        if self.identity:
             self.link.send(self.identity, "quit")
-        self.lost("it stopped answering")
+        self.returncode = -1
         self.reason = f'remote partition on host "{self.host.name}" stopped answering for {self.timeout_s:g} s'
 
     def wait(self, timeout: float | None = None) -> int | None:
