@@ -7,8 +7,8 @@ behaves exactly like a local one (docs/distributed.md). What differs:
 * it connects a CURVE client socket (``--key`` client secret, ``--server-key`` prtosd's public
   key) and says ``hello`` without a token; prtosd answers ``welcome`` with the checked model as
   JSON (this host has no ``system.xml``) or ``refused`` with the reason;
-* its memory is private: the files behind its address space live in a directory of its own
-  (``--work-dir``, by default a fresh temporary one, removed at exit), and prtosd reads and
+* its memory is private: the files behind its address space live in a fresh directory of its
+  own (made under ``--work-dir`` or the temp dir, removed at exit), and prtosd reads and
   writes guest memory — hypercall buffers, images at a cold reset — with ``mem_read`` /
   ``mem_write`` messages, answered whenever the process waits for prtosd;
 * it has no parent to watch: a lost link (ZMTP heartbeats, a closed connection) ends it.
@@ -148,7 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key", type=Path, required=True, help="this host's client key pair (NAME.key_secret)")
     parser.add_argument("--server-key", type=Path, required=True, help="prtosd's public key (server.key)")
     parser.add_argument("--timeout", type=float, default=CONNECT_TIMEOUT_S, help="seconds to wait for prtosd")
-    parser.add_argument("--work-dir", type=Path, help="directory for the memory files (default: a temporary one)")
+    parser.add_argument(
+        "--work-dir", type=Path, help="where the fresh directory for the memory files is made (default: the temp dir)"
+    )
     args = parser.parse_args(argv)
     if not args.connect.startswith("tcp://"):
         print(f"partitiond: --connect {args.connect}: expected tcp://ADDRESS:PORT", file=sys.stderr)
@@ -162,13 +164,16 @@ def main(argv: list[str] | None = None) -> int:
         zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
         | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
     )  # fmt: skip
-    work = args.work_dir or Path(tempfile.mkdtemp(prefix=f"partitiond-{args.partition}-{args.vcpu}-"))
     proc: RemotePartitionProcess | None = None
+    work: Path | None = None
     try:
         secure_client(sock, args.key, args.server_key)
         sock.connect(args.connect)
         system = join(sock, monitor, args.partition, args.vcpu, args.timeout)
-        work.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if args.work_dir is not None:
+            args.work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Always a new, empty directory: memory starts zeroed, as in a local run directory.
+        work = Path(tempfile.mkdtemp(prefix=f"partitiond-{args.partition}-{args.vcpu}-", dir=args.work_dir))
         proc = RemotePartitionProcess(sock, monitor, system, args.partition, args.vcpu, work)
         print(f"partitiond: partition {args.partition} vCPU {args.vcpu} joined {args.connect}", file=sys.stderr)
         proc.serve()
@@ -190,6 +195,6 @@ def main(argv: list[str] | None = None) -> int:
         monitor.close(0)
         sock.close(0)
         ctx.term()
-        if args.work_dir is None:
+        if work is not None:
             shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -111,10 +111,12 @@ def prtosd(config: Path, run_dir: Path, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def remote_partitiond(endpoint: str, keys: Path, client_key: Path, pid: int = 1) -> subprocess.Popen[bytes]:
+def remote_partitiond(
+    endpoint: str, keys: Path, client_key: Path, pid: int = 1, *extra: str
+) -> subprocess.Popen[bytes]:
     cmd = [
         sys.executable, "-m", "partitiond", "--connect", endpoint, "--partition", str(pid),
-        "--key", str(client_key), "--server-key", str(keys / "server.key"), "--timeout", "60",
+        "--key", str(client_key), "--server-key", str(keys / "server.key"), "--timeout", "60", *extra,
     ]  # fmt: skip
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -180,7 +182,8 @@ def local_and_remote(tmp_path: Path, keys: Path, local_xml: str, placed_xml: str
     try:
         endpoint = listen_endpoint(run_dir, daemon)
         assert endpoint.startswith(f"tcp://{ADDRESS}:") and not endpoint.endswith(":0")
-        remote = remote_partitiond(endpoint, keys, keys / "clients" / "node-b.key_secret")
+        work = tmp_path / "node-b"  # the remote host's own directory
+        remote = remote_partitiond(endpoint, keys, keys / "clients" / "node-b.key_secret", 1, "--work-dir", str(work))
         out, err = daemon.communicate(timeout=300)
         assert remote.wait(timeout=60) == 0, remote.stderr.read().decode() if remote.stderr else ""
     finally:
@@ -189,6 +192,8 @@ def local_and_remote(tmp_path: Path, keys: Path, local_xml: str, placed_xml: str
     assert 'partition 1 joined from host "node-b"' in err.decode()
     assert out == ref.stdout  # byte for byte
     assert outputs(run_dir) == outputs(tmp_path / "run-local")
+    assert not any(run_dir.glob("phys-06100000-*"))  # partition 1's memory was never on this side
+    assert list(work.iterdir()) == []  # the remote's memory files are gone with it
     return out
 
 
