@@ -1,10 +1,11 @@
-"""``python -m bench [P1 P2 P3 P4 P5 P6 startup ...]``: the performance suite, ratios measured side by side.
+"""``python -m bench [P1 P2 P3 P4 P5 P6 startup remote ...]``: the performance suite, ratios measured side by side.
 
 Engine figures (P1 compute throughput vs raw Unicorn, P2 local hypercall vs a bare ``int`` hook,
 spin fast-forward) come from bench/engine.py; system figures (P3 partition switch vs a ZeroMQ
-round trip, P4 the scenarios end to end, P5 queuing throughput vs raw PUSH/PULL, start-up) from
-bench/system.py; P6 (64 partitions on a 1000-slot plan: switches/s, memory per partition process,
-growth from 8 to 64) from bench/scale.py. Results are printed and written as JSON to ``bench-results.json`` (or the path
+round trip, P4 the scenarios end to end, P5 queuing throughput vs raw PUSH/PULL, start-up, and
+remote: P5 with the receiver on another address vs local) from bench/system.py; P6 (64 partitions
+on a 1000-slot plan: switches/s, memory per partition process, growth from 8 to 64) from
+bench/scale.py. Results are printed and written as JSON to ``bench-results.json`` (or the path
 in ``PRTOSD_BENCH_JSON``).
 """
 

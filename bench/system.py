@@ -8,6 +8,7 @@
 * P5 — queuing messages per second between two partitions vs raw ZeroMQ PUSH/PULL.
 * Start-up: ``prtosd start`` of a one- and an eight-partition system to its exit (wall), partition
   processes from the fork server vs a fresh interpreter each (``PRTOSD_SPAWN=exec``).
+* remote — P5 with the receiver on another address vs the same system local (bench/remote.py).
 
 Absolute times are printed as context only; these machines are noisy.
 """
@@ -231,7 +232,10 @@ def main(select: set[str] | None = None) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="prtosd-bench-") as d:
         tmp = Path(d)
-        for key, fn in (("P3", p3_switch), ("P5", p5_queuing), ("startup", startup), ("P4", p4_scenarios)):
+        from bench.remote import remote_queuing
+
+        benches = (("P3", p3_switch), ("P5", p5_queuing), ("startup", startup), ("P4", p4_scenarios))
+        for key, fn in (*benches, ("remote", remote_queuing)):
             if select and key not in select:
                 continue
             print(f"{key} ...", flush=True)

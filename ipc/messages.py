@@ -20,6 +20,8 @@ PROTOCOL_VERSION = 1
 MAX_FRAME = 1 << 20
 #: Upper bound of the audit records (hm.audit.EVENT) one message carries.
 MAX_AUDIT = 512 * 1024
+#: Largest guest-memory block in one ``mem_read``/``mem_write`` message.
+MEM_CHUNK = 256 * 1024
 U32 = (0, 0xFFFFFFFF)
 S32 = (-0x80000000, 0x7FFFFFFF)
 U64 = (0, 0xFFFFFFFFFFFFFFFF)
@@ -145,6 +147,17 @@ MESSAGES: dict[str, dict[str, Field]] = {
     # prtosd → partition process: the vCPU is halted (stop timers; nothing runs until a reset).
     "halt": {},
     "quit": {},
+    # Remote partitions (docs/distributed.md). prtosd → a remote partition process after its
+    # hello: the checked model as JSON (the remote host has no system.xml), or why it is refused.
+    "welcome": {"config": _str(MAX_FRAME - 4096)},
+    "refused": {"reason": _str(512)},
+    # prtosd → remote partition process: guest memory access for hypercall buffers and image
+    # loading (no permission check, like AddressSpace.read/write); ``mem_data`` answers ``mem_read``.
+    "mem_read": {"id": _int(U64), "addr": _int(), "len": _int((0, MEM_CHUNK))},
+    "mem_data": {"id": _int(U64), "data": _bytes(MEM_CHUNK), "ok": _int((0, 1))},
+    "mem_write": {"addr": _int(), "data": _bytes(MEM_CHUNK)},
+    # prtosd → remote partition process: nothing to do (a link probe; ignored by the receiver).
+    "ping": {},
     # prtosctl → prtosd and back.
     "request": {"id": _int(U64), "cmd": _str(64), "props": Field(dict), "token": _str(128)},
     "reply": {

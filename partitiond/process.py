@@ -258,6 +258,11 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
+    words = sys.argv[1:] if argv is None else argv
+    if any(w == "--connect" or w.startswith("--connect=") for w in words):
+        from partitiond.remote import main as remote_main  # a partition on another host (docs/distributed.md)
+
+        return remote_main(words)
     parser = argparse.ArgumentParser(prog="partitiond", description="One partition vCPU (started by prtosd).")
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--run-dir", type=Path, required=True)

@@ -200,6 +200,12 @@ def _status_line(virtual_us: int, wall_s: float) -> None:
     "endpoint chosen is in <run dir>/ctl.json).",
 )
 @click.option(
+    "--listen",
+    metavar="tcp://ADDR:PORT",
+    help="Where partitions placed on other hosts (pd:Placement) connect (port 0: any free port, written to "
+    "RUN_DIR/listen). Needs --keys.",
+)
+@click.option(
     "--keys",
     "keys_dir",
     type=click.Path(file_okay=False),
@@ -220,6 +226,7 @@ def start(
     serve: bool,
     control: str | None,
     keys_dir: str | None,
+    listen: str | None,
     no_affinity: bool,
 ) -> None:
     """Run the system described by CONFIG.
@@ -235,10 +242,12 @@ def start(
     from partitiond.toolchain import ToolchainError
     from prtosd.control.server import ControlSetupError
     from prtosd.images import ImageOptionError, parse_image_option, resolve_images
+    from prtosd.remote import RemoteError, RemoteLink
     from prtosd.supervisor import Supervisor, SupervisorError
 
     tcp = _control_option(control, keys_dir)
     system = _load_or_exit(config)
+    _check_listen(system, config, listen, keys_dir)
     rdir = _make_run_dir(run_dir, system.name)
 
     def build(pid: int, sources: tuple[Path, ...]) -> Path:
@@ -278,6 +287,8 @@ def start(
             affinity=not no_affinity,
         )
         sup.control_tcp = tcp
+        if listen is not None and keys_dir is not None:
+            sup.remote = RemoteLink(sup, listen, Path(keys_dir))
         sup.start()
         if sup.control is not None and sup.control.tcp is not None:
             click.echo(f"prtosd: control endpoint {sup.control.tcp.endpoint}", err=True)
@@ -291,7 +302,7 @@ def start(
         )
     except KeyboardInterrupt:
         click.echo(f"prtosd: interrupted; run directory {rdir}", err=True)
-    except SupervisorError as exc:
+    except (SupervisorError, RemoteError) as exc:
         click.echo(f"prtosd: {exc}", err=True)
         code = EXIT_RUN
     except ControlSetupError as exc:
@@ -322,6 +333,37 @@ def _control_option(control: str | None, keys_dir: str | None) -> TcpControl | N
     except KeysError as exc:
         raise click.BadParameter(str(exc), param_hint="--keys") from None
     return TcpControl(endpoint, Path(keys_dir).resolve())
+def _keys_problem(directory: Path) -> str | None:
+    """Why a key directory cannot serve a CURVE endpoint, or None."""
+    from prtosd.keys import KeysError, check_server_dir
+
+    try:
+        check_server_dir(directory)
+    except KeysError as exc:
+        return str(exc)
+    return None
+
+
+def _check_listen(system: System, config: str, listen: str | None, keys_dir: str | None) -> None:
+    """--listen and pd:Placement go together, and a TCP endpoint is never open without CURVE keys."""
+    placement = system.placement
+    error = None
+    if listen is not None and keys_dir is None:
+        error = "--listen needs --keys DIR (create the keys with 'prtosd keys DIR --client NAME')"
+    elif listen is not None and not listen.startswith("tcp://"):
+        error = f"--listen {listen}: expected tcp://ADDRESS:PORT"
+    elif listen is not None and placement is None:
+        error = f"--listen: {config} places no partition on another host (no pd:Placement)"
+    elif listen is not None and keys_dir is not None and (why := _keys_problem(Path(keys_dir))):
+        error = f"--keys {keys_dir}: {why}"
+    elif listen is None and placement is not None:
+        error = (
+            f"{config}:{placement.line}: pd:Placement puts partitions on other hosts: "
+            "start with --listen tcp://ADDRESS:PORT --keys DIR"
+        )
+    if error:
+        click.echo(f"prtosd: {error}", err=True)
+        sys.exit(EXIT_CONFIG)
 
 
 @main.command()

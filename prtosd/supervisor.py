@@ -49,6 +49,7 @@ from prtosd.control.server import ControlServer, TcpControl
 from prtosd.hypercalls import HYPERCALLS
 from prtosd.images import PartitionImage
 from prtosd.partition import Action, ImageStatus, Outcome, PartitionTable, ResetEffect, ResetMode
+from prtosd.remote import RemoteLink, RemoteLinkLost, RemoteProcess
 from prtosd.resources import ProcessResources
 from prtosd.sched import NEVER, Decision, SystemScheduler
 from prtosd.spawner import ProcessHandle, Spawner, SpawnError, log_path, make_spawner
@@ -140,6 +141,7 @@ class Supervisor:
         self.serve = serve  # --serve: stand still and answer prtosctl instead of ending the run
         self.control: ControlServer | None = None  # ctl.sock, bound at the end of start()
         self.control_tcp: TcpControl | None = None  # --control: a CURVE endpoint next to ctl.sock
+        self.remote: RemoteLink | None = None  # --listen: partitions on other hosts (prtosd.remote)
         self.console = Consoles(system, run_dir, stdout, timestamps=timestamps)
         self.sched = SystemScheduler.from_system(system)
         self.now = [0] * len(system.processors)
@@ -184,12 +186,24 @@ class Supervisor:
             raise SupervisorError(str(exc)) from None
         self.sock.bind(self.endpoint)
         os.chmod(self.run_dir / "vcpu.sock", 0o600)
+        if self.system.placement is not None:  # partitions on other hosts join over TCP (prtosd.remote)
+            if self.remote is None:
+                raise SupervisorError(
+                    f"{self.config_path}:{self.system.placement.line}: pd:Placement puts partitions on other "
+                    "hosts: start with --listen tcp://ADDRESS:PORT --keys DIR"
+                )
+            self.remote.listen()
         statuses: dict[int, ImageStatus] = {}
         for part in self.system.partitions:
-            self.memory[part.id] = AddressSpace(self.system, part.id, self.run_dir)
+            if self._is_remote(part.id):
+                self.memory[part.id] = self.remote.memory(part.id)  # type: ignore[union-attr]
+            else:
+                self.memory[part.id] = AddressSpace(self.system, part.id, self.run_dir)
             statuses[part.id] = self._load(part.id) if part.id in self.images else ImageStatus.MISSING
         self.table = PartitionTable.from_system(self.system, statuses)
         self.ports = CommPorts(self)
+        if self.remote is not None:
+            self.ports.phys = self.remote.physical(self.ports.phys)
         self.hm = HealthMonitor(LogStream(self.device_buffer(self.system.hypervisor.hm_device)))
         hyp_trace = self.system.hypervisor.trace
         self.trace = TraceService(
@@ -199,7 +213,11 @@ class Supervisor:
         )
         for part in self.system.partitions:
             for v in range(part.no_vcpus):
-                if self.system.cpu_of(part.id, v) is not None:
+                if self.system.cpu_of(part.id, v) is None:
+                    continue
+                if self._is_remote(part.id):
+                    self.remote.expect((part.id, v))  # type: ignore[union-attr]
+                else:
                     self._spawn((part.id, v), token_file)
         deadline = time.monotonic() + START_TIMEOUT_S
         while not all(p.connected for p in self.procs.values()):
@@ -209,7 +227,13 @@ class Supervisor:
                 raise SupervisorError("partition processes did not start in time")
             if self.sock.poll(int(min(left, 0.5) * 1000)):
                 self._accept_hello()
+        if self.remote is not None:
+            self.remote.wait()
         self.control = ControlServer(self, self.control_tcp)
+
+    def _is_remote(self, pid: int) -> bool:
+        """Whether the partition runs on another host (pd:Placement) and is reached over TCP."""
+        return self.remote is not None and self.system.host_of(pid) is not None
 
     def device_buffer(self, name: str | None) -> memoryview | None:
         """The bytes of a MemoryBlock device (shared with partitions that map it), else None."""
@@ -244,7 +268,8 @@ class Supervisor:
         self.resources.track(key, handle.pid, self.system.cpu_of(*key))
 
     def _accept_hello(self) -> None:
-        identity, *frames = self.sock.recv_multipart()
+        parts = self.sock.recv_multipart(copy=False)  # frames: a remote hello's CURVE key is a property
+        identity, *frames = [p.bytes for p in parts]
         if identity in self.by_identity:  # a running grant's message (during a respawn): keep it
             self._stash.append([identity, *frames])
             return
@@ -254,6 +279,9 @@ class Supervisor:
             msg = None
         if msg is None:
             self.stats.rejected += 1
+            return
+        if msg["t"] == "hello" and msg["token"] == "" and self.remote is not None:
+            self.remote.hello(identity, msg, parts[-1])  # a remote partition: authenticated by CURVE
             return
         key = (msg.get("partition"), msg.get("vcpu"))
         proc = self.procs.get(key)  # type: ignore[arg-type]
@@ -481,13 +509,15 @@ class Supervisor:
             if g.head is not None:
                 continue
             proc = self.procs[g.key]
+            remote = proc.handle if isinstance(proc.handle, RemoteProcess) else None
+            limit = remote.timeout_s if remote else REPLY_TIMEOUT_S
             rc = proc.handle.poll()
             if rc is not None:
-                reason = f"partition process exited with status {rc}"
-            elif time.monotonic() - g.last > REPLY_TIMEOUT_S:
+                reason = remote.reason if remote else f"partition process exited with status {rc}"
+            elif time.monotonic() - g.last > limit:
                 proc.handle.kill()  # hung (or stopped): ours, by pid
                 proc.handle.wait()
-                reason = f"partition process stopped answering for {REPLY_TIMEOUT_S:g} s"
+                reason = remote.reason if remote else f"partition process stopped answering for {limit:g} s"
             else:
                 continue
             del active[ident]
@@ -516,7 +546,13 @@ class Supervisor:
             self.obs.hcall_end(key, msg, -2)
             self.reply(key, msg["seq"], -2, True)
             return
-        out = handler(self, key, msg["args"], now)
+        try:
+            out = handler(self, key, msg["args"], now)
+        except RemoteLinkLost as lost:  # a remote partition's link dropped while we read its memory
+            if lost.key == key:  # the caller's own: no reply; its grant check raises the fault
+                self.obs.hcall_end(key, msg, None)
+                return
+            out = handler(self, key, msg["args"], now)  # the lost partition's memory now reads as zeros
         self.apply(out, key, now)
         self.obs.sched_events(self.sched.drain_events())
         if self.halted:
@@ -606,6 +642,9 @@ class Supervisor:
     def _respawn(self, key: VcpuKey) -> None:
         """A new process for a vCPU whose process died, before its partition is reset."""
         old = self.procs[key]
+        if isinstance(old.handle, RemoteProcess):
+            host = old.handle.host.name
+            raise ProcessFault(key, f'a remote partition is restarted on its host ("{host}"), not by prtosd')
         self.by_identity.pop(old.identity, None)
         try:
             self._spawn(key, self.run_dir / "token")
@@ -682,6 +721,8 @@ class Supervisor:
         if hasattr(self, "spawner"):
             self.spawner.close()
             self.resources.close()
+        if self.remote is not None:
+            self.remote.close()
         self.sock.close(0)
         if self.control is not None:
             self.control.close()

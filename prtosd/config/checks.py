@@ -21,6 +21,7 @@ from prtosd.config.model import (
     HmEventConfig,
     PortDirection,
     PortType,
+    RemoteHost,
     SamplingChannel,
     System,
 )
@@ -439,3 +440,59 @@ def check_hm_actions(system: System, r: _Report) -> None:
                     ev.line,
                     f'Action "{ev.action.full_name}" on event "{ev.event.full_name}" is not permitted',
                 )
+
+
+# -- project extension: pd:Placement (docs/distributed.md) ----------------------------------------
+
+
+@check
+def check_placement(system: System, r: _Report) -> None:
+    """A remote partition's memory is private to its process on the other host: nothing may share it."""
+    if system.placement is None:
+        return
+    ids = {p.id for p in system.partitions}
+    placed: dict[int, RemoteHost] = {}
+    names: dict[str, RemoteHost] = {}
+    for host in system.placement.hosts:
+        if host.name in names:
+            r.error(host.line, f'pd:Host name "{host.name}" is used twice (line {names[host.name].line})')
+        names.setdefault(host.name, host)
+        if host.grant_timeout_us == 0:
+            r.error(host.line, f'pd:Host "{host.name}": grantTimeout must be greater than 0')
+        for pid in host.partitions:
+            if pid not in ids:
+                r.error(host.line, f'pd:Host "{host.name}": there is no partition {pid}')
+            elif pid in placed:
+                first = placed[pid]
+                r.error(host.line, f'partition {pid} is placed twice (on "{first.name}", line {first.line})')
+            else:
+                placed[pid] = host
+    if system.placement.connect_timeout_us == 0:
+        r.error(system.placement.line, "pd:Placement: connectTimeout must be greater than 0")
+    blocks = [d for d in system.devices if d.kind == "MemoryBlock" and d.size > 0]
+    for part in system.partitions:
+        host = placed.get(part.id)
+        if host is None:
+            continue
+        where = f'partition {part.id} is placed on host "{host.name}" (line {host.line})'
+        if part.no_vcpus > 1:
+            r.error(part.line, f"{where} but has {part.no_vcpus} vCPUs; a remote partition has one vCPU")
+        for a in part.areas:
+            end = a.start + a.size - 1
+            for other in system.partitions:
+                if other.id == part.id:
+                    continue
+                for b in other.areas:
+                    if a.start <= b.start + b.size - 1 and b.start <= end:
+                        r.error(
+                            a.line,
+                            f"{where}: its memory area {_range(a.start, end)} is shared with partition "
+                            f"{other.id} (line {b.line}); memory cannot be shared across hosts",
+                        )
+            for d in blocks:
+                if a.start <= d.start + d.size - 1 and d.start <= end:
+                    r.error(
+                        a.line,
+                        f'{where}: its memory area {_range(a.start, end)} maps MemoryBlock "{d.name}" '
+                        f"(line {d.line}); memory cannot be shared across hosts",
+                    )

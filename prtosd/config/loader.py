@@ -43,6 +43,7 @@ from prtosd.config.model import (
     Ipvi,
     Partition,
     PartitionTrace,
+    Placement,
     Plan,
     Port,
     PortDirection,
@@ -50,6 +51,7 @@ from prtosd.config.model import (
     Processor,
     QueuingChannel,
     Region,
+    RemoteHost,
     SamplingChannel,
     Slot,
     System,
@@ -65,6 +67,8 @@ PD_ATTRIBUTES: dict[str, frozenset[str]] = {
     "Uart": frozenset({"consoleFile"}),
     "Vga": frozenset({"consoleFile"}),
 }
+#: Project elements (validated by prtosd.xsd) and the element they may appear in.
+PD_ELEMENTS: dict[str, str] = {"Placement": "SystemDescription"}
 
 #: (element, attribute) → value kind, used to word schema errors; "" = any parent.
 _KIND: dict[tuple[str, str], str] = {
@@ -153,6 +157,11 @@ def _schema() -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(Path(__file__).with_name("prtos.xsd"))))
 
 
+@cache
+def _pd_schema() -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(Path(__file__).with_name("prtosd.xsd"))))
+
+
 def _local(tag: object) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
@@ -167,6 +176,7 @@ class _Loader:
         self.errors: list[Diagnostic] = []
         self.warnings: list[Diagnostic] = []
         self.pd: dict[etree._Element, dict[str, str]] = {}
+        self.pd_elements: dict[str, etree._Element] = {}  # project elements, taken out of the tree
 
     # -- diagnostics ------------------------------------------------------------------------
 
@@ -214,7 +224,7 @@ class _Loader:
             ns = etree.QName(el).namespace
             if ns not in (PRTOS_NS, None):
                 if ns == PD_NS:
-                    self.error(el.sourceline, f"unknown project element pd:{_local(el.tag)}")
+                    self.project_element(el)
                 else:
                     self.warn(el.sourceline, f"ignoring {self._qname(el, el.tag)}")
                 removed.add(el)
@@ -238,6 +248,48 @@ class _Loader:
                 elif ans != PRTOS_NS:
                     self.warn(el.sourceline, f"ignoring {self._qname(el, attr)}")
                 del el.attrib[attr]
+
+    def project_element(self, el: etree._Element) -> None:
+        """Keep a known project element (validated against prtosd.xsd); others are errors."""
+        local, parent = _local(el.tag), el.getparent()
+        where = PD_ELEMENTS.get(local)
+        if where is None:
+            self.error(el.sourceline, f"unknown project element pd:{local}")
+        elif parent is None or _local(parent.tag) != where or etree.QName(parent).namespace != PRTOS_NS:
+            self.error(el.sourceline, f"pd:{local} must be a child of {where}")
+        elif local in self.pd_elements:
+            self.error(el.sourceline, f"pd:{local} appears twice (line {self.pd_elements[local].sourceline})")
+        else:
+            self.pd_elements[local] = el
+            self.validate_project(el)
+
+    def validate_project(self, el: etree._Element) -> None:
+        schema = _pd_schema()
+        if schema.validate(etree.ElementTree(el)):
+            return
+        seen: set[tuple[int, str]] = set()
+        for entry in schema.error_log:
+            msg = re.sub(r"\{" + re.escape(PD_NS) + r"\}", "pd:", entry.message).rstrip(".")
+            value_re = r"Element '([^']+)', attribute '([^']+)': (?:\[facet '[^']*'\] The value )?'(.*?)' is not"
+            m = re.match(value_re, msg, re.S)
+            if m and (entry.line, m.group(2)) in seen:
+                continue  # libxml2 reports a bad list item twice (item type, then list type)
+            if m:
+                seen.add((entry.line, m.group(2)))
+                element, attr, value = m.groups()
+                kind = "time" if attr.endswith("Timeout") else "idlist" if attr == "partitions" else "name"
+                label = "host name" if attr == "name" else "key name"
+                text = _KIND_TEXT.get(kind, label + ' {v} (expected letters, digits, "_", "." or "-")')
+                msg = f"{element}@{attr}: invalid " + text.format(v=f'"{value}"')
+            elif m := re.match(r"Element '([^']+)', attribute '([^']+)': The attribute .* is not allowed", msg):
+                msg = f'{m.group(1)}: unknown attribute "{m.group(2)}"'
+            elif m := re.match(r"Element '([^']+)': The attribute '([^']+)' is required but missing", msg):
+                msg = f'{m.group(1)}: missing required attribute "{m.group(2)}"'
+            elif m := re.match(r"Element '([^']+)': This element is not expected\. Expected is \( (.*) \)", msg):
+                msg = f"unexpected element {m.group(1)} (expected here: {m.group(2)})"
+            elif m := re.match(r"Element '([^']+)': Missing child element\(s\)\. Expected is \( (.*) \)", msg):
+                msg = f"{m.group(1)}: missing child element {m.group(2)}"
+            self.error(entry.line, msg)
 
     @staticmethod
     def _qname(el: etree._Element, tag: str) -> str:
@@ -499,10 +551,26 @@ class _Loader:
             rsw_areas=rsw_areas,
             channels=tuple(channels),
             ipvis=tuple(ipvis),
+            placement=self.placement(self.pd_elements.get("Placement")),
             file=self.file,
             line=root.sourceline or 0,
             partition_table_line=(ptable.sourceline or 0) if ptable is not None else 0,
         )
+
+    def placement(self, el: etree._Element | None) -> Placement | None:
+        if el is None:
+            return None
+        hosts = tuple(
+            RemoteHost(
+                name=h.get("name", ""),
+                partitions=tuple(self.conv(h, "partitions", lambda t: [units.to_id(x) for x in t.split()], [])),
+                grant_timeout_us=self.conv(h, "grantTimeout", units.to_time, None),
+                key=h.get("key"),
+                line=h.sourceline or 0,
+            )
+            for h in el.iterchildren("{" + PD_NS + "}Host")
+        )
+        return Placement(hosts, self.conv(el, "connectTimeout", units.to_time, None), el.sourceline or 0)
 
     def processor(self, el: etree._Element) -> Processor:
         plans = []

@@ -333,6 +333,33 @@ class Ipvi:
 
 
 @dataclass(frozen=True, slots=True)
+class RemoteHost:
+    """One ``pd:Host`` of ``pd:Placement``: partitions whose processes run on another machine.
+
+    prtosd does not spawn them; a ``partitiond --connect`` on that host joins over TCP (with a
+    CURVE key) instead (docs/distributed.md). The name is a label for messages only.
+    """
+
+    name: str
+    partitions: tuple[int, ...]
+    grant_timeout_us: int | None = None  # wall time a remote vCPU may stay silent; None: default
+    key: str | None = None  # the only client key (authorized/<key>.key) that may run these partitions
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """``pd:Placement``: which partitions run on other hosts; all others run on prtosd's host."""
+
+    hosts: tuple[RemoteHost, ...] = ()
+    connect_timeout_us: int | None = None  # wall time prtosd waits at start; None: default
+    line: int = 0
+
+    def host_of(self, partition_id: int) -> RemoteHost | None:
+        return next((h for h in self.hosts if partition_id in h.partitions), None)
+
+
+@dataclass(frozen=True, slots=True)
 class System:
     name: str
     version: int
@@ -344,6 +371,7 @@ class System:
     rsw_areas: tuple[Area, ...] = ()
     channels: tuple[Channel, ...] = ()
     ipvis: tuple[Ipvi, ...] = ()
+    placement: Placement | None = None  # pd:Placement (project extension)
     file: str = ""
     line: int = 0
     # Source lines of container elements, for checks that report on them.
@@ -362,6 +390,10 @@ class System:
                 if ep.partition_id == partition_id and ep.port_name == port_name:
                     return ch
         return None
+
+    def host_of(self, partition_id: int) -> RemoteHost | None:
+        """The remote host a partition is placed on, or None if prtosd spawns it."""
+        return self.placement.host_of(partition_id) if self.placement else None
 
     def cpu_of(self, partition_id: int, vcpu: int) -> int | None:
         """The processor whose plans run this vCPU, or None if no slot names it (D-13)."""

@@ -84,6 +84,8 @@ def render(system: System) -> str:
             w(f"    image: {p.image}")
         if p.sources:
             w(f"    sources: {' '.join(p.sources)}")
+        if (host := system.host_of(p.id)) is not None:
+            w(f'    runs on host "{host.name}" (pd:Placement)')
         for i, f in enumerate(p.custom_files):
             w(f"    custom file {i}: {f}")
     w("")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ipc.messages import MAX_FRAME, MESSAGES, PROTOCOL_VERSION, ProtocolError, decode, encode, make
+from ipc.messages import MAX_FRAME, MEM_CHUNK, MESSAGES, PROTOCOL_VERSION, ProtocolError, decode, encode, make
 
 SAMPLES = {
     "hello": {"partition": 3, "vcpu": 1, "pid": 1234, "token": "abc"},
@@ -25,6 +25,12 @@ SAMPLES = {
     "quit": {},
     "request": {"id": 1, "cmd": "status", "props": {}, "token": "t"},
     "reply": {"id": 1, "status": "ok", "errno": 0, "reason": "", "data": {"x": 1}},
+    "welcome": {"config": '{"name": "demo"}'},
+    "refused": {"reason": "partition 1 vCPU 0 is already connected"},
+    "mem_read": {"id": 3, "addr": 0x6100000, "len": 16},
+    "mem_data": {"id": 3, "data": b"\0" * 16, "ok": 1},
+    "mem_write": {"addr": 0x6100000, "data": b"abc"},
+    "ping": {},
 }
 
 
@@ -56,6 +62,8 @@ def _frame(obj: object) -> bytes:
         ({"t": "hcall", "v": PROTOCOL_VERSION, "seq": 1, "now": 0, "nr": 1, "args": [1] * 6}, "longer than 5"),
         ({"t": "hcall", "v": PROTOCOL_VERSION, "seq": 1, "now": 0, "nr": 1, "args": ["x"]}, r"args\[0\]"),
         ({"t": "console", "v": PROTOCOL_VERSION, "now": 0, "data": "text"}, "expected bytes"),
+        ({"t": "mem_read", "v": PROTOCOL_VERSION, "id": 1, "addr": 0, "len": MEM_CHUNK + 1}, "out of range"),
+        ({"t": "mem_write", "v": PROTOCOL_VERSION, "addr": 0, "data": b"x" * (MEM_CHUNK + 1)}, "longer than"),
     ],
 )
 def test_malformed_messages_are_rejected(obj: object, why: str) -> None:
