@@ -362,7 +362,7 @@ def test_joins_that_do_not_match_the_placement_are_refused(tmp_path: Path, keys:
         (["--listen", "tcp://127.0.0.1:0"], True, "--listen needs --keys DIR"),
         (["--listen", "udp://127.0.0.1:0", "--keys", "k"], True, "--listen udp://127.0.0.1:0: expected tcp://"),
         (["--listen", "tcp://127.0.0.1:0", "--keys", "KEYS"], False, "places no partition on another host"),
-        (["--listen", "tcp://127.0.0.1:0", "--keys", "nokeys"], True, "--keys nokeys: cannot read key file"),
+        (["--listen", "tcp://127.0.0.1:0", "--keys", "nokeys"], True, "--keys nokeys: no key directory"),
         ([], True, "pd:Placement puts partitions on other hosts: start with --listen"),
     ],
 )
