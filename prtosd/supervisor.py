@@ -39,7 +39,7 @@ import zmq
 from hm.log import LogStream
 from hm.monitor import HealthMonitor, raise_cpu_exception, raise_fatal_error
 from hm.trace import TraceService
-from ipc.messages import ProtocolError, decode, encode, make
+from ipc.messages import ProtocolError, decode, encode, make, pack
 from partitiond.image import ImageError, check_image, load_image, read_image
 from partitiond.memory import AddressSpace, backing_file, open_shared, physical_ranges
 from prtosd.commports import CommPorts
@@ -62,6 +62,8 @@ START_TIMEOUT_S = 60.0
 #: killed and treated as dead). ``PRTOSD_GRANT_TIMEOUT`` overrides it.
 REPLY_TIMEOUT_S = float(os.environ.get("PRTOSD_GRANT_TIMEOUT", "30"))
 EXT_CYCLIC_SLOT_START = 8
+#: How long (wall ms) the supervisor waits for a message before checking for dead or hung processes.
+WAIT_MS = 200
 
 VcpuKey = tuple[int, int]
 
@@ -155,6 +157,7 @@ class Supervisor:
         self.sock = self.ctx.socket(zmq.ROUTER)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self.sock.setsockopt(zmq.RCVTIMEO, WAIT_MS)  # a blocking receive doubles as the hang check's tick
         self.endpoint = f"ipc://{run_dir / 'vcpu.sock'}"
         if len(self.endpoint) - len("ipc://") >= zmq.IPC_PATH_MAX_LEN:
             raise SupervisorError(f"run directory path too long for a socket: {run_dir}")
@@ -268,8 +271,24 @@ class Supervisor:
     def send(self, key: VcpuKey, t: str, **fields: Any) -> None:
         if key in self.dead:
             return  # its partition is halted; a reset starts a new process first
+        frame = pack(t, **fields)
         with contextlib.suppress(zmq.ZMQError):  # a peer that is gone is noticed when next waited for
-            self.sock.send_multipart([self.procs[key].identity, encode(make(t, **fields))])
+            # Two plain sends rather than send_multipart: this runs for every grant and reply.
+            self.sock.send(self.procs[key].identity, zmq.SNDMORE)
+            self.sock.send(frame)
+
+    def _recv(self) -> list[bytes] | None:
+        """The next message from a partition process (identity first), or None after WAIT_MS."""
+        if self._stash:
+            return self._stash.pop(0)
+        sock = self.sock
+        try:
+            frames = [sock.recv()]
+            while sock.getsockopt(zmq.RCVMORE):
+                frames.append(sock.recv())
+        except zmq.Again:
+            return None
+        return frames
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -421,8 +440,14 @@ class Supervisor:
         """
         active = {self.procs[g.key].identity: g for g in grants}
         while active:
-            if all(g.head is not None for g in active.values()):
-                ident, g = min(active.items(), key=lambda item: (item[1].head["now"], item[1].cpu))  # type: ignore[index]
+            if len(active) == 1:  # the common case (one CPU): no ordering to do
+                ident, g = next(iter(active.items()))
+                ready = g.head is not None
+            else:
+                ready = all(g.head is not None for g in active.values())
+                if ready:
+                    ident, g = min(active.items(), key=lambda item: (item[1].head["now"], item[1].cpu))  # type: ignore[index]
+            if ready:
                 msg, g.head = g.head, None
                 assert msg is not None
                 self.console.cpu = g.cpu
@@ -436,13 +461,11 @@ class Supervisor:
                 if self.halted:
                     return
                 continue
-            if self._stash:
-                identity, *frames = self._stash.pop(0)
-            elif not self.sock.poll(200):
+            received = self._recv()
+            if received is None:
                 self._check_grants(active)
                 continue
-            else:
-                identity, *frames = self.sock.recv_multipart()
+            identity, *frames = received
             g = active.get(identity)
             if g is None or len(frames) != 1:
                 self.stats.rejected += 1

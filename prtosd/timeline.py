@@ -50,6 +50,8 @@ TIMELINE_ENV = "PRTOSD_TIMELINE"
 #: when the run stands still or ends; a crash loses at most this much of the timeline.
 FLUSH_INTERVAL_S = 0.1
 FLUSH_LINES = 512
+#: One encoder for every line: ``json.dumps`` with separators would build a new one per event.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 class Timeline:
@@ -67,7 +69,7 @@ class Timeline:
 
     def emit(self, ev: str, **fields: Any) -> None:
         if self._file is not None:
-            self._lines.append(json.dumps({"ev": ev, **fields}, separators=(",", ":")))
+            self._lines.append(_ENCODER.encode({"ev": ev, **fields}))
 
     def emit_line(self, line: str) -> None:
         """A line already in JSON (the frequent grant lines are formatted without ``json.dumps``)."""
@@ -176,14 +178,19 @@ class RunRecorder:
         if self.timeline.enabled:  # the most frequent line: formatted without building a dict
             self.timeline.emit_line(
                 f'{{"ev":"grant","cpu":{cpu},"ts":{start},"end":{max(start, end)},"boot":{self.boot},'
-                f'"p":{pid},"v":{vcpu},"why":{json.dumps(str(why))}}}'
+                f'"p":{pid},"v":{vcpu},"why":{_ENCODER.encode(str(why))}}}'
             )
 
     def idle(self, cpu: int, now: int, until: int) -> None:
         self._close_grant(cpu, self._ts(now), "lost")  # a grant whose process died never reported
         self._switch(cpu, None, now)
         if now < until < NEVER:
-            self._emit("idle", cpu, now, end=self._ts(until))
+            ts = self._ts(now)
+            self.last[cpu] = max(ts, self.last.get(cpu, 0))
+            if self.timeline.enabled:  # as frequent as grants: formatted like them
+                self.timeline.emit_line(
+                    f'{{"ev":"idle","cpu":{cpu},"ts":{ts},"boot":{self.boot},"end":{self._ts(until)}}}'
+                )
 
     # -- hypercalls and faults ----------------------------------------------------------------------
 
