@@ -10,6 +10,7 @@ than in this fixed table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,24 @@ class Field:
         if self.item is not None:
             for i, v in enumerate(value):
                 self.item.check(f"{name}[{i}]", v)
+
+    def quick(self) -> Callable[[Any], bool]:
+        """A predicate that is True for the common valid values (exact types, in range).
+
+        False means "look closer": :meth:`check` then raises with the precise reason, or accepts
+        a value of a subclass (an IntEnum, say). Messages are validated on every send and
+        receive of every grant, so the common case must cost one call per field.
+        """
+        kind, rng, max_len = self.kind, self.range, self.max_len
+        if kind is int and rng is not None:
+            lo, hi = rng
+            return lambda v: type(v) is int and lo <= v <= hi
+        if kind in (str, bytes) and max_len is not None and self.item is None:
+            return lambda v: type(v) is kind and len(v) <= max_len
+        if kind is list and max_len is not None and self.item is not None and self.item.kind is int:
+            item = self.item.quick()
+            return lambda v: type(v) is list and len(v) <= max_len and all(map(item, v))
+        return lambda v: False
 
 
 def _int(lo_hi: tuple[int, int] = U32, optional: bool = False) -> Field:
@@ -141,8 +160,9 @@ MESSAGES: dict[str, dict[str, Field]] = {
 #: Per type: the keys a message may carry, and its fields in declaration order. Built once, so
 #: that checking a message costs one set comparison and one check per field (this runs for every
 #: message of every grant, on both sides).
-_SPECS: dict[str, tuple[frozenset[str], tuple[tuple[str, Field], ...]]] = {
-    t: (frozenset(spec) | {"t", "v"}, tuple(spec.items())) for t, spec in MESSAGES.items()
+_SPECS: dict[str, tuple[frozenset[str], tuple[tuple[str, Field, Callable[[Any], bool]], ...]]] = {
+    t: (frozenset(spec) | {"t", "v"}, tuple((name, f, f.quick()) for name, f in spec.items()))
+    for t, spec in MESSAGES.items()
 }
 _ABSENT = object()
 
@@ -161,13 +181,13 @@ def validate(msg: Any) -> dict[str, Any]:
     if not allowed.issuperset(msg):
         extra = set(msg) - allowed
         raise ProtocolError(f"{t}: unexpected field(s) {sorted(map(str, extra))}"[:200])
-    for name, field in fields:
+    for name, field, quick in fields:
         value = msg.get(name, _ABSENT)
         if value is _ABSENT:
-            if field.optional:
-                continue
-            raise ProtocolError(f"{t}: missing field {name!r}")
-        field.check(name, value)
+            if not field.optional:
+                raise ProtocolError(f"{t}: missing field {name!r}")
+        elif not quick(value):
+            field.check(name, value)
     return msg
 
 

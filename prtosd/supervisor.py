@@ -64,6 +64,8 @@ REPLY_TIMEOUT_S = float(os.environ.get("PRTOSD_GRANT_TIMEOUT", "30"))
 EXT_CYCLIC_SLOT_START = 8
 #: How long (wall ms) the supervisor waits for a message before checking for dead or hung processes.
 WAIT_MS = 200
+# Plain ints: pyzmq's enum members cost an Enum construction per use on the hot path.
+_SNDMORE, _RCVMORE = int(zmq.SNDMORE), int(zmq.RCVMORE)
 
 VcpuKey = tuple[int, int]
 
@@ -89,7 +91,7 @@ class VcpuProcess:
     connected: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Grant:
     """One vCPU's permission to execute on ``cpu`` from virtual µs ``start``."""
 
@@ -272,10 +274,11 @@ class Supervisor:
         if key in self.dead:
             return  # its partition is halted; a reset starts a new process first
         frame = pack(t, **fields)
-        with contextlib.suppress(zmq.ZMQError):  # a peer that is gone is noticed when next waited for
-            # Two plain sends rather than send_multipart: this runs for every grant and reply.
-            self.sock.send(self.procs[key].identity, zmq.SNDMORE)
+        try:  # two plain sends rather than send_multipart: this runs for every grant and reply
+            self.sock.send(self.procs[key].identity, _SNDMORE)
             self.sock.send(frame)
+        except zmq.ZMQError:
+            pass  # a peer that is gone is noticed when next waited for
 
     def _recv(self) -> list[bytes] | None:
         """The next message from a partition process (identity first), or None after WAIT_MS."""
@@ -284,7 +287,7 @@ class Supervisor:
         sock = self.sock
         try:
             frames = [sock.recv()]
-            while sock.getsockopt(zmq.RCVMORE):
+            while sock.getsockopt(_RCVMORE):
                 frames.append(sock.recv())
         except zmq.Again:
             return None
@@ -400,7 +403,8 @@ class Supervisor:
 
     def _decide(self, cpu: int) -> Decision:
         d = self.sched.cpus[cpu].decide(self.now[cpu], self.table.is_ready)
-        self.obs.sched_events(self.sched.drain_events())
+        if self.sched.events:
+            self.obs.sched_events(self.sched.drain_events())
         self.table.apply_decision(d)
         return d
 
