@@ -531,11 +531,14 @@ class Supervisor:
             return
         out = handler(self, key, msg["args"], now)
         self.apply(out, key, now)
-        self.obs.sched_events(self.sched.drain_events())
+        if self.sched.events:
+            self.obs.sched_events(self.sched.drain_events())
         if self.halted:
             self.obs.hcall_end(key, msg, None)
             return
-        resets_self = any(isinstance(e, ResetEffect) and (e.partition, e.vcpu) == key for e in out.effects)
+        resets_self = bool(out.effects) and any(
+            isinstance(e, ResetEffect) and (e.partition, e.vcpu) == key for e in out.effects
+        )
         if resets_self:  # the program restarted: nothing to write back, it continues in this slot
             self.obs.hcall_end(key, msg, None)
             self.reply(key, msg["seq"], None, True)
@@ -546,7 +549,8 @@ class Supervisor:
 
     def fault(self, key: VcpuKey, msg: dict[str, Any]) -> None:
         reply = raise_cpu_exception(self, key, msg)
-        self.obs.sched_events(self.sched.drain_events())
+        if self.sched.events:
+            self.obs.sched_events(self.sched.drain_events())
         if not self.halted:
             self.reply(key, msg["seq"], None, reply.cont, trap=reply.trap)
 

@@ -123,6 +123,7 @@ class RunRecorder:
         self._sent: dict[int, int] = {}  # per channel: messages sent
         self._received: dict[int, int] = {}  # per channel: queuing messages received
         self._sampled: dict[int, int] = {}  # per channel: last sampling message already linked
+        self._cpus: dict[VcpuKey, int | None] = {}  # vCPU → the processor whose plans run it
         system = sup.system
         self.timeline.emit(
             "meta",
@@ -138,7 +139,11 @@ class RunRecorder:
         return self.sup.epoch_us + now
 
     def _cpu(self, key: VcpuKey | None) -> int:
-        cpu = self.sup.system.cpu_of(*key) if key is not None else None
+        if key is None:
+            return self.sup.console.cpu
+        cpu = self._cpus.get(key, -1)
+        if cpu == -1:  # the configuration is fixed for the run: look each vCPU up once (a scan of every slot)
+            cpu = self._cpus[key] = self.sup.system.cpu_of(*key)
         return cpu if cpu is not None else self.sup.console.cpu
 
     def _emit(self, ev: str, cpu: int, now: int, **fields: Any) -> None:
