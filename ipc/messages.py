@@ -6,6 +6,12 @@ frame is accepted only if it has exactly the declared fields with valid values. 
 frame raises :class:`ProtocolError` — the receiver counts it and carries on; nothing a peer
 sends can crash a daemon, and a name sent by a peer is never used to look anything up other
 than in this fixed table.
+
+Every grant and every forwarded hypercall passes through here twice on each side, so checking
+is precompiled: per type, the set of allowed keys and one predicate per field that accepts the
+common valid values in a single call; only a value the predicate declines gets the full check,
+which either names the reason or accepts it (an ``IntEnum``, say). :func:`pack` builds,
+validates and serializes a message with one validation.
 """
 
 from __future__ import annotations

@@ -14,7 +14,11 @@ Protocol (ipc.messages): the process connects a DEALER socket to the supervisor'
 
 Strict gating: outside a grant the process is blocked in ``recv``; it never executes guest code
 on its own. Time inside a grant is the engine's instruction clock, so every reply carries an
-exact virtual time. If the supervisor goes away the process exits (poll timeout + parent check).
+exact virtual time. If the supervisor goes away the process exits (receive timeout + parent check).
+
+Every grant costs one round trip and every forwarded hypercall another, so the transport is kept
+lean: one blocking ``recv`` per message (``RCVTIMEO`` is the tick of the parent check, no poller),
+one validation per message sent (:func:`ipc.messages.pack`).
 """
 
 from __future__ import annotations

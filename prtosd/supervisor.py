@@ -18,6 +18,13 @@ the host does. Idle time is skipped: an idle CPU jumps to its next scheduling po
 
 Guest memory is shared with the partition processes through files in the run directory, so
 the supervisor reads and writes hypercall buffers directly while the calling vCPU waits.
+
+Each slot switch is one round trip (``run`` → ``result``) and each forwarded hypercall one more
+(``hcall`` → ``hcall_ret``); as long as the supervisor applies every global operation itself,
+that count is the minimum, because every next grant or reply depends on the state the previous
+message left. What is left to save is per
+message: one blocking receive under ``RCVTIMEO`` (its timeout is the tick of the hang check, no
+poller), two plain sends, one validation (docs/performance.md, "What limits them").
 """
 
 from __future__ import annotations
