@@ -14,7 +14,11 @@ Protocol (ipc.messages): the process connects a DEALER socket to the supervisor'
 
 Strict gating: outside a grant the process is blocked in ``recv``; it never executes guest code
 on its own. Time inside a grant is the engine's instruction clock, so every reply carries an
-exact virtual time. If the supervisor goes away the process exits (poll timeout + parent check).
+exact virtual time. If the supervisor goes away the process exits (receive timeout + parent check).
+
+Every grant costs one round trip and every forwarded hypercall another, so the transport is kept
+lean: one blocking ``recv`` per message (``RCVTIMEO`` is the tick of the parent check, no poller),
+one validation per message sent (:func:`ipc.messages.pack`).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any
 import zmq
 
 from hm.audit import EVENT, SHIP_MAX
-from ipc.messages import ProtocolError, decode, encode, make
+from ipc.messages import ProtocolError, decode, pack
 from partitiond.memory import AddressSpace
 from partitiond.vcpu import ResetMode, RunKind, VCpu
 from prtosd.config import ConfigError, load_system
@@ -80,6 +84,7 @@ class PartitionProcess:
         self.ctx = zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 1000)
+        self.sock.setsockopt(zmq.RCVTIMEO, POLL_MS)  # a blocking receive doubles as the parent check's tick
         self.sock.connect(endpoint)
         self.parent = os.getppid() if parent is None else parent
         self.send("hello", partition=partition, vcpu=vcpu, pid=os.getpid(), token=token)
@@ -87,18 +92,20 @@ class PartitionProcess:
     # -- transport ----------------------------------------------------------------------------
 
     def send(self, t: str, **fields: Any) -> None:
-        self.sock.send(encode(make(t, **fields)))
+        self.sock.send(pack(t, **fields))
 
     def recv(self) -> dict[str, Any]:
         while True:
-            if self.sock.poll(POLL_MS):
-                try:
-                    return decode(self.sock.recv())
-                except ProtocolError as exc:  # never fatal: report and wait for the next message
-                    print(f"partitiond: rejected a malformed message: {exc}", file=sys.stderr)
-                    continue
-            if os.getppid() != self.parent:
-                raise SupervisorGone
+            try:
+                frame = self.sock.recv()  # one call per message: no poller on the hot path
+            except zmq.Again:
+                if os.getppid() != self.parent:
+                    raise SupervisorGone from None
+                continue
+            try:
+                return decode(frame)
+            except ProtocolError as exc:  # never fatal: report and wait for the next message
+                print(f"partitiond: rejected a malformed message: {exc}", file=sys.stderr)
 
     # -- main loop ----------------------------------------------------------------------------
 
@@ -135,9 +142,7 @@ class PartitionProcess:
         v = self.vcpu
         seq, until = msg["seq"], msg["until"]
         self.now = msg["now"]
-        for n in range(32):
-            if msg["ext_irqs"] >> n & 1:
-                v.raise_ext_irq(n)
+        _raise_ext(v, msg["ext_irqs"])
         if "slot" in msg:
             v.set_slot(*msg["slot"])
         hw = v.to_cycles(self.now)
@@ -185,9 +190,7 @@ class PartitionProcess:
                     **self.audit(seq),
                 )
             reply = self.wait_reply(seq)
-            for n in range(32):
-                if reply.get("ext_irqs", 0) >> n & 1:
-                    v.raise_ext_irq(n)
+            _raise_ext(v, reply.get("ext_irqs", 0))
             if "ret" in reply and r.kind == RunKind.HYPERCALL:
                 v.complete_hypercall(reply["ret"])
             if "trap" in reply:
@@ -223,6 +226,14 @@ class PartitionProcess:
             return 0
         self.send("console", now=self.now, data=self.memory.read(buf, size))
         return size
+
+
+def _raise_ext(v: VCpu, bits: int) -> None:
+    """Raise the ext IRQs set in ``bits``, lowest first (only the set bits are visited)."""
+    while bits:
+        low = bits & -bits
+        v.raise_ext_irq(low.bit_length() - 1)
+        bits ^= low
 
 
 def run(

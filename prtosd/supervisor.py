@@ -18,6 +18,13 @@ the host does. Idle time is skipped: an idle CPU jumps to its next scheduling po
 
 Guest memory is shared with the partition processes through files in the run directory, so
 the supervisor reads and writes hypercall buffers directly while the calling vCPU waits.
+
+Each slot switch is one round trip (``run`` → ``result``) and each forwarded hypercall one more
+(``hcall`` → ``hcall_ret``); as long as the supervisor applies every global operation itself,
+that count is the minimum, because every next grant or reply depends on the state the previous
+message left. What is left to save is per
+message: one blocking receive under ``RCVTIMEO`` (its timeout is the tick of the hang check, no
+poller), two plain sends, one validation (docs/performance.md, "What limits them").
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ import zmq
 from hm.log import LogStream
 from hm.monitor import HealthMonitor, raise_cpu_exception, raise_fatal_error
 from hm.trace import TraceService
-from ipc.messages import ProtocolError, decode, encode, make
+from ipc.messages import ProtocolError, decode, encode, make, pack
 from partitiond.image import ImageError, check_image, load_image, read_image
 from partitiond.memory import AddressSpace, backing_file, open_shared, physical_ranges
 from prtosd.commports import CommPorts
@@ -65,6 +72,10 @@ START_TIMEOUT_S = 60.0
 #: killed and treated as dead). ``PRTOSD_GRANT_TIMEOUT`` overrides it.
 REPLY_TIMEOUT_S = float(os.environ.get("PRTOSD_GRANT_TIMEOUT", "30"))
 EXT_CYCLIC_SLOT_START = 8
+#: How long (wall ms) the supervisor waits for a message before checking for dead or hung processes.
+WAIT_MS = 200
+# Plain ints: pyzmq's enum members cost an Enum construction per use on the hot path.
+_SNDMORE, _RCVMORE = int(zmq.SNDMORE), int(zmq.RCVMORE)
 
 VcpuKey = tuple[int, int]
 
@@ -90,7 +101,7 @@ class VcpuProcess:
     connected: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Grant:
     """One vCPU's permission to execute on ``cpu`` from virtual µs ``start``."""
 
@@ -162,6 +173,7 @@ class Supervisor:
         self.sock = self.ctx.socket(zmq.ROUTER)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self.sock.setsockopt(zmq.RCVTIMEO, WAIT_MS)  # a blocking receive doubles as the hang check's tick
         self.endpoint = f"ipc://{run_dir / 'vcpu.sock'}"
         if len(self.endpoint) - len("ipc://") >= zmq.IPC_PATH_MAX_LEN:
             raise SupervisorError(f"run directory path too long for a socket: {run_dir}")
@@ -304,8 +316,25 @@ class Supervisor:
     def send(self, key: VcpuKey, t: str, **fields: Any) -> None:
         if key in self.dead:
             return  # its partition is halted; a reset starts a new process first
-        with contextlib.suppress(zmq.ZMQError):  # a peer that is gone is noticed when next waited for
-            self.sock.send_multipart([self.procs[key].identity, encode(make(t, **fields))])
+        frame = pack(t, **fields)
+        try:  # two plain sends rather than send_multipart: this runs for every grant and reply
+            self.sock.send(self.procs[key].identity, _SNDMORE)
+            self.sock.send(frame)
+        except zmq.ZMQError:
+            pass  # a peer that is gone is noticed when next waited for
+
+    def _recv(self) -> list[bytes] | None:
+        """The next message from a partition process (identity first), or None after WAIT_MS."""
+        if self._stash:
+            return self._stash.pop(0)
+        sock = self.sock
+        try:
+            frames = [sock.recv()]
+            while sock.getsockopt(_RCVMORE):
+                frames.append(sock.recv())
+        except zmq.Again:
+            return None
+        return frames
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -417,7 +446,8 @@ class Supervisor:
 
     def _decide(self, cpu: int) -> Decision:
         d = self.sched.cpus[cpu].decide(self.now[cpu], self.table.is_ready)
-        self.obs.sched_events(self.sched.drain_events())
+        if self.sched.events:
+            self.obs.sched_events(self.sched.drain_events())
         self.table.apply_decision(d)
         return d
 
@@ -457,8 +487,14 @@ class Supervisor:
         """
         active = {self.procs[g.key].identity: g for g in grants}
         while active:
-            if all(g.head is not None for g in active.values()):
-                ident, g = min(active.items(), key=lambda item: (item[1].head["now"], item[1].cpu))  # type: ignore[index]
+            if len(active) == 1:  # the common case (one CPU): no ordering to do
+                ident, g = next(iter(active.items()))
+                ready = g.head is not None
+            else:
+                ready = all(g.head is not None for g in active.values())
+                if ready:
+                    ident, g = min(active.items(), key=lambda item: (item[1].head["now"], item[1].cpu))  # type: ignore[index]
+            if ready:
                 msg, g.head = g.head, None
                 assert msg is not None
                 self.obs.vcpu_audit_due(msg["now"])  # what vCPUs did up to now comes first
@@ -473,13 +509,11 @@ class Supervisor:
                 if self.halted:
                     return
                 continue
-            if self._stash:
-                identity, *frames = self._stash.pop(0)
-            elif not self.sock.poll(200):
+            received = self._recv()
+            if received is None:
                 self._check_grants(active)
                 continue
-            else:
-                identity, *frames = self.sock.recv_multipart()
+            identity, *frames = received
             g = active.get(identity)
             if g is None or len(frames) != 1:
                 self.stats.rejected += 1
@@ -554,11 +588,14 @@ class Supervisor:
                 return
             out = handler(self, key, msg["args"], now)  # the lost partition's memory now reads as zeros
         self.apply(out, key, now)
-        self.obs.sched_events(self.sched.drain_events())
+        if self.sched.events:
+            self.obs.sched_events(self.sched.drain_events())
         if self.halted:
             self.obs.hcall_end(key, msg, None)
             return
-        resets_self = any(isinstance(e, ResetEffect) and (e.partition, e.vcpu) == key for e in out.effects)
+        resets_self = bool(out.effects) and any(
+            isinstance(e, ResetEffect) and (e.partition, e.vcpu) == key for e in out.effects
+        )
         if resets_self:  # the program restarted: nothing to write back, it continues in this slot
             self.obs.hcall_end(key, msg, None)
             self.reply(key, msg["seq"], None, True)
@@ -569,7 +606,8 @@ class Supervisor:
 
     def fault(self, key: VcpuKey, msg: dict[str, Any]) -> None:
         reply = raise_cpu_exception(self, key, msg)
-        self.obs.sched_events(self.sched.drain_events())
+        if self.sched.events:
+            self.obs.sched_events(self.sched.drain_events())
         if not self.halted:
             self.reply(key, msg["seq"], None, reply.cont, trap=reply.trap)
 

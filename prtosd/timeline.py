@@ -50,6 +50,8 @@ TIMELINE_ENV = "PRTOSD_TIMELINE"
 #: when the run stands still or ends; a crash loses at most this much of the timeline.
 FLUSH_INTERVAL_S = 0.1
 FLUSH_LINES = 512
+#: One encoder for every line: ``json.dumps`` with separators would build a new one per event.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 class Timeline:
@@ -67,7 +69,7 @@ class Timeline:
 
     def emit(self, ev: str, **fields: Any) -> None:
         if self._file is not None:
-            self._lines.append(json.dumps({"ev": ev, **fields}, separators=(",", ":")))
+            self._lines.append(_ENCODER.encode({"ev": ev, **fields}))
 
     def emit_line(self, line: str) -> None:
         """A line already in JSON (the frequent grant lines are formatted without ``json.dumps``)."""
@@ -124,6 +126,7 @@ class RunRecorder:
         # Audit events shipped by partition processes, not yet due: (µs, cpu, arrival, key, module, event, payload).
         self._vcpu_events: list[tuple[int, int, int, VcpuKey, int, int, tuple[int, ...]]] = []
         self._vcpu_arrivals = 0
+        self._cpus: dict[VcpuKey, int | None] = {}  # vCPU → the processor whose plans run it
         system = sup.system
         self.timeline.emit(
             "meta",
@@ -139,7 +142,11 @@ class RunRecorder:
         return self.sup.epoch_us + now
 
     def _cpu(self, key: VcpuKey | None) -> int:
-        cpu = self.sup.system.cpu_of(*key) if key is not None else None
+        if key is None:
+            return self.sup.console.cpu
+        cpu = self._cpus.get(key, -1)
+        if cpu == -1:  # the configuration is fixed for the run: look each vCPU up once (a scan of every slot)
+            cpu = self._cpus[key] = self.sup.system.cpu_of(*key)
         return cpu if cpu is not None else self.sup.console.cpu
 
     def _emit(self, ev: str, cpu: int, now: int, **fields: Any) -> None:
@@ -179,14 +186,19 @@ class RunRecorder:
         if self.timeline.enabled:  # the most frequent line: formatted without building a dict
             self.timeline.emit_line(
                 f'{{"ev":"grant","cpu":{cpu},"ts":{start},"end":{max(start, end)},"boot":{self.boot},'
-                f'"p":{pid},"v":{vcpu},"why":{json.dumps(str(why))}}}'
+                f'"p":{pid},"v":{vcpu},"why":{_ENCODER.encode(str(why))}}}'
             )
 
     def idle(self, cpu: int, now: int, until: int) -> None:
         self._close_grant(cpu, self._ts(now), "lost")  # a grant whose process died never reported
         self._switch(cpu, None, now)
         if now < until < NEVER:
-            self._emit("idle", cpu, now, end=self._ts(until))
+            ts = self._ts(now)
+            self.last[cpu] = max(ts, self.last.get(cpu, 0))
+            if self.timeline.enabled:  # as frequent as grants: formatted like them
+                self.timeline.emit_line(
+                    f'{{"ev":"idle","cpu":{cpu},"ts":{ts},"boot":{self.boot},"end":{self._ts(until)}}}'
+                )
 
     # -- hypercalls and faults ----------------------------------------------------------------------
 

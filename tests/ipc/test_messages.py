@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+import enum
 
 import msgpack
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ipc.messages import MAX_FRAME, MEM_CHUNK, MESSAGES, PROTOCOL_VERSION, ProtocolError, decode, encode, make
+from ipc.messages import (
+    MAX_FRAME,
+    MEM_CHUNK,
+    MESSAGES,
+    PROTOCOL_VERSION,
+    ProtocolError,
+    decode,
+    encode,
+    make,
+    pack,
+)
 
 SAMPLES = {
     "hello": {"partition": 3, "vcpu": 1, "pid": 1234, "token": "abc"},
@@ -42,6 +53,30 @@ def test_every_message_type_has_a_sample() -> None:
 def test_round_trip(t: str) -> None:
     msg = make(t, **SAMPLES[t])
     assert decode(encode(msg)) == msg
+
+
+@pytest.mark.parametrize("t", sorted(SAMPLES))
+def test_pack_is_encode_of_make(t: str) -> None:
+    assert pack(t, **SAMPLES[t]) == encode(make(t, **SAMPLES[t]))
+
+
+class _Nr(enum.IntEnum):
+    TWELVE = 12
+
+
+def test_values_the_quick_checks_pass_on_to_the_full_check() -> None:
+    """Int subclasses are integers (accepted); bools, floats and bad list items are not."""
+    assert decode(pack("hcall", seq=1, now=0, nr=_Nr.TWELVE, args=[_Nr.TWELVE]))["nr"] == 12
+    with pytest.raises(ProtocolError, match="expected an integer"):
+        make("hcall", seq=1, now=0, nr=1.0, args=[])
+    with pytest.raises(ProtocolError, match=r"'args\[1\]': expected an integer"):
+        make("hcall", seq=1, now=0, nr=1, args=[1, False])
+    with pytest.raises(ProtocolError, match=r"'args\[0\]': 4294967296 out of range"):
+        make("hcall", seq=1, now=0, nr=1, args=[2**32])
+    with pytest.raises(ProtocolError, match="longer than 16"):
+        make("result", seq=1, reason="x" * 17, now=0, instructions=0)
+    with pytest.raises(ProtocolError, match="unsupported protocol version"):
+        decode(_frame({"t": "quit", "v": True}))
 
 
 def _frame(obj: object) -> bytes:

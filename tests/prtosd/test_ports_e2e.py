@@ -163,3 +163,71 @@ def test_partition_reset_closes_ports_and_keeps_messages(tmp_path: Path) -> None
     run = run_system(tmp_path, RESET_SYSTEM)
     assert run.returncode == 0, run.stderr
     assert partition_lines(run.stdout) == RESET_EXPECTED.splitlines(), run.stdout
+
+
+CHECKS_SYSTEM = f"""<?xml version="1.0"?>
+<SystemDescription xmlns="http://www.prtos.org/prtos-1.x" xmlns:pd="urn:prtosd:1" version="1.0.0" name="checks">
+<HwDescription><MemoryLayout><Region type="ram" start="0x0" size="512MB"/></MemoryLayout>
+<ProcessorTable><Processor id="0"><CyclicPlanTable><Plan id="0" majorFrame="10ms">
+<Slot id="0" start="0ms" duration="10ms" partitionId="0"/>
+</Plan></CyclicPlanTable></Processor></ProcessorTable>
+<Devices><Uart id="0" baudRate="115200" name="Uart"/></Devices>
+</HwDescription>
+<PRTOSHypervisor console="Uart"><PhysicalMemoryArea size="4MB"/></PRTOSHypervisor>
+<PartitionTable>
+<Partition id="0" name="checks" console="Uart" pd:sources="{GUESTS / "ports_checks.c"}">
+  <PhysicalMemoryAreas><Area start="0x6000000" size="1MB"/></PhysicalMemoryAreas>
+  <PortTable>
+    <Port name="qS" direction="source" type="queuing"/>
+    <Port name="qD" direction="destination" type="queuing"/>
+    <Port name="sS" direction="source" type="sampling"/>
+    <Port name="sD" direction="destination" type="sampling"/>
+    <Port name="sLone" direction="source" type="sampling"/>
+    <Port name="qLone" direction="destination" type="queuing"/>
+    <Port name="sShut" direction="source" type="sampling"/>
+  </PortTable>
+</Partition>
+</PartitionTable>
+<Channels>
+  <QueuingChannel maxNoMessages="2" maxMessageLength="8B">
+    <Source partitionId="0" portName="qS"/><Destination partitionId="0" portName="qD"/>
+  </QueuingChannel>
+  <SamplingChannel maxMessageLength="8B">
+    <Source partitionId="0" portName="sS"/><Destination partitionId="0" portName="sD"/>
+  </SamplingChannel>
+  <Ipvi id="1" sourceId="0" destinationId="0"/>
+</Channels>
+</SystemDescription>
+"""
+
+#: What semantics.md §6 and partition-api.md (hypercalls 23, 24) prescribe for each call of
+#: guests/ports_checks.c, check by check in their order: -1 NO_ACTION, -3 INVALID_PARAM,
+#: -4 PERM_ERROR, -5 INVALID_CONFIG, -7 OP_NOT_ALLOWED.
+CHECKS_EXPECTED = """\
+[c] block -3 foreign -4 null -3
+[c] direction -3 unknown -3 type -5 wrong direction -5
+[c] count -5 size -5 sampling size -5 period -5
+[c] ids 0 1 2 3 4 5
+[sw] foreign -4 id -3 closed -3 type -3 dir -3
+[sw] zero -5 no channel 0 too long -5 unreadable -3 ok 0
+[sr] foreign -4 id -3 flags -3 type -3 dir -3
+[sr] zero -5 too long -5 unwritable -3 flags untouched aa
+[sr] ok 4 'abc' flags 1, null flags 4
+[qs] foreign -4 id -3 closed -3 type -3 dir -3
+[qs] zero -5 too long -5 unreadable -3 ok 0 0 full -7
+[qr] foreign -4 id -3 type -3 dir -3 no channel 0
+[qr] zero -5 too long -5 unwritable -3 short 1 'q' ok 3 'q2' empty -7
+[st] block -3 closed -3 type -3, queuing block -3 closed -3 type -3
+[in] unknown -3 type -3, queuing unknown -3 type -3, other cmd -3
+[ipvi] range -3 -3 no route -1 ok 0
+[ipvi] range -3 no destinations -5 not a destination -5 pending -1
+[HYPERCALL] (0x0) Halted
+"""
+
+
+def test_every_port_and_ipvi_check_from_a_partition(tmp_path: Path) -> None:
+    """Each return code of the port and IPVI calls, in the specified check order (issue IPC)."""
+    run = run_system(tmp_path, CHECKS_SYSTEM)
+    assert run.returncode == 0, run.stderr
+    lines = [ln for ln in run.stdout.replace("\r", "").splitlines() if ln.startswith(("[c]", "[s", "[q", "[i", "[H"))]
+    assert lines == CHECKS_EXPECTED.splitlines(), run.stdout
