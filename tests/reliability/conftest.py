@@ -1,7 +1,6 @@
 """Reliability suite: fixtures, and the rule that ``soak`` tests run only when asked for.
 
-``pytest -m soak`` selects the long runs only. ``PRTOSD_SOAK=1`` adds them to a normal run (CI
-sets it, so every landing runs them once). Otherwise they are skipped, so the everyday run stays
+``pytest -m soak`` selects the long runs only. ``PRTOSD_SOAK=1`` adds them to a normal run. Otherwise they are skipped, so the everyday run stays
 short.
 """
 
