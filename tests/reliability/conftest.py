@@ -1,7 +1,7 @@
 """Reliability suite: fixtures, and the rule that ``soak`` tests run only when asked for.
 
-``pytest -m soak`` selects the long runs only. ``PRTOSD_SOAK=1`` adds them to a normal run. Otherwise they are skipped, so the everyday run stays
-short.
+``pytest -m soak`` selects the long runs only; ``PRTOSD_SOAK=1`` adds them to a normal run.
+Otherwise they are skipped, so the everyday run stays short.
 """
 
 from __future__ import annotations
