@@ -329,11 +329,16 @@ def _no_huge_pages() -> None:
         libc.prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0)
 
 
-def _child(req: dict[str, Any], system: Any, parent: int, close_fds: list[int]) -> None:
-    """In the forked child: become the partition process of one vCPU; never returns."""
+def _child(req: dict[str, Any], system: Any, parent: int, close_fds: list[int], ready: int) -> None:
+    """In the forked child: become the partition process of one vCPU; never returns.
+
+    Closing ``ready`` tells the server the child is in its own session, so the pid it reports
+    is already that of a session leader.
+    """
     code = 1
     try:
         os.setsid()
+        os.close(ready)
         _no_huge_pages()
         for fd in close_fds:
             with contextlib.suppress(OSError):
@@ -416,14 +421,20 @@ def serve(config: Path) -> int:
                     sys.stdout.flush()
                     sys.stderr.flush()
                     me = os.getpid()
+                    ready_r, ready_w = os.pipe()
                     try:
                         pid = os.fork()
                     except OSError as exc:  # out of processes or memory: that vCPU's start fails
+                        os.close(ready_r)
+                        os.close(ready_w)
                         reply({"t": "failed", "key": [req["partition"], req["vcpu"]], "msg": f"fork: {exc}"})
                         continue
                     if pid == 0:
                         pidfds = [k.fd for k in sel.get_map().values() if k.data is not None]
-                        _child(req, system, me, [req_fd, reply_fd, sel.fileno(), *pidfds])
+                        _child(req, system, me, [req_fd, reply_fd, sel.fileno(), ready_r, *pidfds], ready_w)
+                    os.close(ready_w)
+                    os.read(ready_r, 1)  # EOF once the child has its own session (or has died)
+                    os.close(ready_r)
                     sel.register(os.pidfd_open(pid), selectors.EVENT_READ, pid)
                     reply({"t": "spawned", "key": [req["partition"], req["vcpu"]], "pid": pid})
     except BrokenPipeError:
