@@ -74,13 +74,7 @@ class PartitionProcess:
         ``parent`` is the pid whose disappearance ends this process (default: our parent now);
         a fork server passes its own pid, so a server that died before we got here is noticed.
         """
-        self.system = system
-        self.partition = self.system.partitions[partition]
-        self.pid, self.vid = partition, vcpu
-        self.memory = AddressSpace(self.system, partition, run_dir)
-        self.vcpu = VCpu(self.system, partition, vcpu, self.memory, console=_HypervisorConsole(self))
-        self.now = 0
-        self.has_console = self.partition.console not in (None, "NULL")
+        self.setup_vcpu(system, partition, vcpu, run_dir)
         self.ctx = zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 1000)
@@ -88,6 +82,16 @@ class PartitionProcess:
         self.sock.connect(endpoint)
         self.parent = os.getppid() if parent is None else parent
         self.send("hello", partition=partition, vcpu=vcpu, pid=os.getpid(), token=token)
+
+    def setup_vcpu(self, system: System, partition: int, vcpu: int, memory_dir: Path) -> None:
+        """The vCPU and its memory (files in ``memory_dir``); shared with the remote variant."""
+        self.system = system
+        self.partition = system.partitions[partition]
+        self.pid, self.vid = partition, vcpu
+        self.memory = AddressSpace(system, partition, memory_dir)
+        self.vcpu = VCpu(system, partition, vcpu, self.memory, console=_HypervisorConsole(self))
+        self.now = 0
+        self.has_console = self.partition.console not in (None, "NULL")
 
     # -- transport ----------------------------------------------------------------------------
 

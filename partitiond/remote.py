@@ -29,9 +29,8 @@ from typing import Any
 import zmq
 
 from ipc.messages import ProtocolError, decode, encode, make
-from partitiond.memory import AddressSpace, MemoryMapError
-from partitiond.process import POLL_MS, PartitionProcess, SupervisorGone, _HypervisorConsole
-from partitiond.vcpu import VCpu
+from partitiond.memory import MemoryMapError
+from partitiond.process import POLL_MS, PartitionProcess, SupervisorGone
 from prtosd.config.model import System
 from prtosd.config.serialize import from_data
 from prtosd.keys import KeysError, secure_client
@@ -96,14 +95,7 @@ class RemotePartitionProcess(PartitionProcess):
 
     def __init__(self, sock: zmq.Socket, monitor: zmq.Socket, system: System, partition: int, vcpu: int,
                  work_dir: Path) -> None:  # fmt: skip
-        # The same state PartitionProcess.__init__ sets up, from the model prtosd sent.
-        self.system = system
-        self.partition = system.partitions[partition]
-        self.pid, self.vid = partition, vcpu
-        self.memory = AddressSpace(system, partition, work_dir)
-        self.vcpu = VCpu(system, partition, vcpu, self.memory, console=_HypervisorConsole(self))
-        self.now = 0
-        self.has_console = self.partition.console not in (None, "NULL")
+        self.setup_vcpu(system, partition, vcpu, work_dir)  # from the model prtosd sent
         self.sock = sock
         self.monitor = monitor
 
