@@ -33,7 +33,7 @@ from partitiond.memory import MemoryMapError
 from partitiond.process import POLL_MS, PartitionProcess, SupervisorGone
 from prtosd.config.model import System
 from prtosd.config.serialize import from_data
-from prtosd.keys import KeysError, secure_client
+from prtosd.keys import HANDSHAKE_FAILED, KeysError, monitor_events, secure_client
 
 #: Must be at least prtosd's HEARTBEAT_IVL_MS; a silent link is dropped after HEARTBEAT_TIMEOUT_MS.
 HEARTBEAT_IVL_MS = 1000
@@ -54,21 +54,13 @@ class LinkLost(Exception):
     """The connection to prtosd dropped during the run."""
 
 
-def _events(monitor: zmq.Socket) -> list[int]:
-    out = []
-    while monitor.poll(0):
-        frames = monitor.recv_multipart()
-        out.append(int.from_bytes(frames[0][:2], "little"))
-    return out
-
-
 def join(sock: zmq.Socket, monitor: zmq.Socket, partition: int, vcpu: int, timeout_s: float) -> System:
     """Say hello and wait for the model; refusals and failed handshakes are clear errors."""
     sock.send(encode(make("hello", partition=partition, vcpu=vcpu, pid=os.getpid(), token="")))
     deadline = time.monotonic() + timeout_s
     failed_handshakes = 0
     while (left := deadline - time.monotonic()) > 0:
-        for event in _events(monitor):
+        for event in monitor_events(monitor):
             if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
                 raise JoinError("prtosd refused our key (it is not in its authorized keys: check --key)")
             if event in (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL):
@@ -103,7 +95,7 @@ class RemotePartitionProcess(PartitionProcess):
         """The next grant-level message; memory requests are answered on the way."""
         while True:
             if not self.sock.poll(POLL_MS):
-                if zmq.EVENT_DISCONNECTED in _events(self.monitor):
+                if zmq.EVENT_DISCONNECTED in monitor_events(self.monitor):
                     raise LinkLost
                 continue
             try:
@@ -152,10 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     sock.setsockopt(zmq.LINGER, 1000)
     sock.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_IVL_MS)
     sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
-    monitor = sock.get_monitor_socket(
-        zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-        | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
-    )  # fmt: skip
+    monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED | HANDSHAKE_FAILED)  # fmt: skip
     proc: RemotePartitionProcess | None = None
     work: Path | None = None
     try:

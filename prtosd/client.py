@@ -34,7 +34,6 @@ from typing import Any
 
 import psutil
 import zmq
-from zmq.utils.monitor import recv_monitor_message
 
 from ipc.messages import ProtocolError, decode, encode, make
 from prtosd.control.errors import (
@@ -46,7 +45,7 @@ from prtosd.control.errors import (
     exit_code,
 )
 from prtosd.control.server import INFO_NAME, SOCKET_NAME, parse_tcp_endpoint
-from prtosd.keys import KeysError, secure_client
+from prtosd.keys import HANDSHAKE_FAILED, KeysError, monitor_events, secure_client
 
 #: Default wall-clock limit of one request (s).
 DEFAULT_TIMEOUT = 10.0
@@ -166,13 +165,7 @@ def find_run_dir(run_dir: str | Path | None = None, system: str | None = None, r
 class _Handshake:
     """What a TCP client socket's monitor has said: handshake done, refused, or connection lost."""
 
-    EVENTS = (
-        zmq.EVENT_HANDSHAKE_SUCCEEDED
-        | zmq.EVENT_HANDSHAKE_FAILED_AUTH
-        | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-        | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
-        | zmq.EVENT_DISCONNECTED
-    )
+    EVENTS = zmq.EVENT_HANDSHAKE_SUCCEEDED | HANDSHAKE_FAILED | zmq.EVENT_DISCONNECTED
 
     def __init__(self, sock: zmq.Socket, endpoint: str):
         self.endpoint = endpoint
@@ -182,8 +175,7 @@ class _Handshake:
         self.refused: int | None = None  # the failure event, if the handshake failed
 
     def update(self) -> None:
-        while self.monitor.poll(0):
-            event = recv_monitor_message(self.monitor)["event"]
+        for event in monitor_events(self.monitor):
             if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 self.up = True
             elif event == zmq.EVENT_DISCONNECTED:

@@ -27,7 +27,12 @@ from pathlib import Path
 import zmq
 import zmq.auth
 from zmq.auth.thread import ThreadAuthenticator
+from zmq.utils.monitor import recv_monitor_message
 
+#: The handshake failures a CURVE socket's monitor reports (a refused key, a wrong server key, ...).
+HANDSHAKE_FAILED = (
+    zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+)
 SERVER = "server"
 CLIENTS = "clients"
 AUTHORIZED = "authorized"
@@ -135,6 +140,18 @@ class _AuthorizedDir:
 
     def callback(self, domain: str, z85_key: bytes) -> bool:
         return z85_key.decode() in authorized_names(self.directory.parent)
+
+
+def monitor_events(monitor: zmq.Socket) -> list[int]:
+    """The events a socket monitor (``sock.get_monitor_socket``) has queued, without waiting.
+
+    Refused handshakes never reach the socket's user; its monitor is where every TCP endpoint
+    and client of the project learns about them (and about lost connections).
+    """
+    events = []
+    while monitor.get(zmq.EVENTS) & zmq.POLLIN:  # no poller: the control server calls this every step
+        events.append(recv_monitor_message(monitor)["event"])
+    return events
 
 
 class CurveServer:

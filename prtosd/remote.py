@@ -49,7 +49,7 @@ from partitiond.pct import PCT_ADDR, pct_array_size
 from prtosd.commports import PhysicalMemory
 from prtosd.config.model import AreaFlag, RemoteHost, System
 from prtosd.config.serialize import to_data
-from prtosd.keys import AUTHORIZED, CurveServer, KeysError, load_public
+from prtosd.keys import AUTHORIZED, HANDSHAKE_FAILED, CurveServer, KeysError, load_public, monitor_events
 
 if TYPE_CHECKING:
     from prtosd.supervisor import Supervisor, VcpuKey, VcpuProcess
@@ -269,8 +269,7 @@ class RemoteLink:
             self.host_keys[host.name] = load_public(path).decode("ascii")  # z85, as ZAP reports it
         sock.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_IVL_MS)
         sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
-        events = zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-        self.monitor = sock.get_monitor_socket(events | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+        self.monitor = sock.get_monitor_socket(HANDSHAKE_FAILED)
         spec = self.listen_spec
         if spec.endswith(":0"):
             spec = spec[:-2] + ":*"  # ZeroMQ's spelling of "any free port"
@@ -369,9 +368,7 @@ class RemoteLink:
         """Count refused connection attempts (ZAP denials, failed CURVE handshakes)."""
         if self.monitor is None:
             return
-        while self.monitor.poll(0):
-            frames = self.monitor.recv_multipart()
-            event = int.from_bytes(frames[0][:2], "little")
+        for event in monitor_events(self.monitor):
             why = _REFUSALS.get(event)
             if why is not None:
                 self.refused[why] = self.refused.get(why, 0) + 1

@@ -40,14 +40,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import zmq
-from zmq.utils.monitor import recv_monitor_message
 
 from ipc.messages import MAX_FRAME, ProtocolError, decode, encode, make
 from prtosd.control.base import Command, vnow
 from prtosd.control.errors import REASONS, CommandError, CtlErrno
 from prtosd.control.registry import COMMANDS
 from prtosd.control.status import system_status
-from prtosd.keys import CurveServer, KeysError, authorized_names
+from prtosd.keys import HANDSHAKE_FAILED, CurveServer, KeysError, authorized_names, monitor_events
 
 if TYPE_CHECKING:
     from prtosd.supervisor import Supervisor
@@ -327,10 +326,7 @@ class _TcpEndpoint:
             self.ctx.term()
             raise ControlSetupError(f"cannot listen on {conf.endpoint}: {exc}") from None
         self.endpoint = self.sock.getsockopt(zmq.LAST_ENDPOINT).decode()
-        mask = 0
-        for event in HANDSHAKE_EVENTS:
-            mask |= event
-        self.monitor = self.sock.get_monitor_socket(mask)
+        self.monitor = self.sock.get_monitor_socket(HANDSHAKE_FAILED)
 
     def client_name(self, frame: zmq.Frame) -> str:
         """The authorised key a message came from (its name in ``DIR/authorized``)."""
@@ -343,8 +339,7 @@ class _TcpEndpoint:
         return self.names.get(key, key)
 
     def count_refusals(self, counters: dict[str, int]) -> None:
-        while self.monitor.get(zmq.EVENTS) & zmq.POLLIN:
-            event = recv_monitor_message(self.monitor)["event"]
+        for event in monitor_events(self.monitor):
             name = HANDSHAKE_EVENTS.get(event)
             if name is not None:
                 counters[name] += 1
