@@ -1,7 +1,8 @@
 """Reliability suite: fixtures, and the rule that ``soak`` tests run only when asked for.
 
-``pytest -m soak`` selects the long runs only; ``PRTOSD_SOAK=1`` adds them to a normal run.
-Otherwise they are skipped, so the everyday run stays short.
+``pytest -m soak`` selects the long runs only; ``PRTOSD_SOAK=1`` adds them to a normal run, and so
+does a continuous-integration machine (``CI=true``), so that every submission is soaked once while
+the everyday run on a workstation stays short.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from relsupport import soak_requested
 
 from prtosd.pytest_plugin import RunningSystem, system_factory
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if "soak" in (config.getoption("markexpr") or "") or os.environ.get("PRTOSD_SOAK") == "1":
+    if "soak" in (config.getoption("markexpr") or "") or soak_requested(os.environ):
         return
     skip = pytest.mark.skip(reason="long run: select it with -m soak")
     for item in items:

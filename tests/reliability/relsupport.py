@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import psutil
@@ -102,3 +102,10 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(0.01)  # polling interval, not synchronisation
+
+
+def soak_requested(env: Mapping[str, str]) -> bool:
+    """``PRTOSD_SOAK=1``, or a CI machine (``CI=true``, as CI services set it) unless ``PRTOSD_SOAK=0``."""
+    if env.get("PRTOSD_SOAK") in ("0", "1"):
+        return env["PRTOSD_SOAK"] == "1"
+    return env.get("CI", "").lower() == "true"
