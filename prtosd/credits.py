@@ -133,6 +133,7 @@ class PortCredits:
                 print(f"prtosd: partition {key[0]}: credited port operations dropped: {problem}", file=sys.stderr)
                 return
             last = now
+            sup.stats.credited += 1
             sup.obs.vcpu_audit_due(now)
             sup.console.cpu = g.cpu
             call = {"seq": msg["seq"], "now": now, "nr": nr, "args": args}

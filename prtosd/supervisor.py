@@ -124,6 +124,7 @@ class RunStats:
     grants: int = 0
     instructions: int = 0
     rejected: int = 0
+    credited: int = 0  # port calls the partition processes completed on credit (prtosd.credits)
     exit_reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
