@@ -95,6 +95,8 @@ class PartitionProcess:
         self.now = 0
         self.has_console = self.partition.console not in (None, "NULL")
         self.credits = PortCredits(self.partition, self.memory)  # queuing calls completed here (prtosd.credits)
+        self.until = 0  # end of the current grant (µs)
+        self.vcpu.port_credit = self._port_credit  # served inside the engine's interrupt hook when it can
 
     # -- transport ----------------------------------------------------------------------------
 
@@ -153,6 +155,7 @@ class PartitionProcess:
         self.now = msg["now"]
         credits = self.credits
         credits.load(msg)
+        self.until = until
         _raise_ext(v, msg["ext_irqs"])
         if "slot" in msg:
             v.set_slot(*msg["slot"])
@@ -215,6 +218,12 @@ class PartitionProcess:
                 v.propagate_trap(*reply["trap"])
             if not reply["cont"]:
                 return self.finish(seq, "stopped", self.now, instructions)
+
+    def _port_credit(self, nr: int, args: tuple[int, ...], now: int) -> int | None:
+        """A queuing call inside the engine (VCpu._fast_credit), stamped as the grant loop would stamp it."""
+        if not self.credits.ports:
+            return None
+        return self.credits.serve(nr, args, min(now, self.until))
 
     def finish(self, seq: int, reason: str, now: int, instructions: int) -> None:
         self.now = now

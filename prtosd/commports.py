@@ -8,7 +8,9 @@ All of that state lives here, in the supervisor, and nowhere else: a channel's s
 FIFO is a plain Python object, written and read only while the calling vCPU waits for its
 hypercall result. The supervisor applies hypercalls one at a time in virtual-time order, so a
 message written at virtual time *t* is seen by every later operation, whatever the host does; no
-wall clock is ever consulted (message timestamps are the caller's virtual ``now``).
+wall clock is ever consulted (message timestamps are the caller's virtual ``now``). Queuing calls
+a partition process completed on port credit (prtosd.credits) come through the same methods, in
+the same order, with the logged message bytes instead of guest memory accesses.
 
 The static part of the model comes from the configuration: every port of the system is known at
 start, numbered by its global index (config.md §5), and linked to its channel once. That makes
@@ -233,6 +235,7 @@ class CommPorts:
         self.phys: PhysicalMemory = phys if phys is not None else RunDirPhysical(sup.system, sup.run_dir)
         self.ports: list[PortState] = []
         self.channels: list[ChannelState] = []
+        self._words: dict[int, list[tuple[int, int]]] = {}  # port id → its bitmap (address, bit) per vCPU
         by_endpoint: dict[tuple[int, str], ChannelState] = {}
         for ch in self.system.channels:
             state: ChannelState = SamplingBuffer(ch) if isinstance(ch, SamplingChannel) else QueuingFifo(ch)
@@ -302,10 +305,12 @@ class CommPorts:
 
     def _bitmap(self, port: PortState, on: bool) -> None:
         """Set or clear the port's bit in the comm-port bitmap of every vCPU of its partition."""
-        part = self.system.partitions[port.partition]
+        words = self._words.get(port.id)
+        if words is None:  # fixed by the configuration: computed once per port
+            part = self.system.partitions[port.partition]
+            words = self._words[port.id] = [comm_port_word(part, v, port.index) for v in range(part.no_vcpus)]
         mem = self._mem(port.partition)
-        for v in range(part.no_vcpus):
-            addr, bit = comm_port_word(part, v, port.index)
+        for addr, bit in words:
             (w,) = struct.unpack("<I", mem.read(addr, 4))
             new = (w | bit) if on else (w & ~bit)
             if new != w:

@@ -22,7 +22,9 @@ the supervisor reads and writes hypercall buffers directly while the calling vCP
 Each slot switch is one round trip (``run`` → ``result``) and each forwarded hypercall one more
 (``hcall`` → ``hcall_ret``); as long as the supervisor applies every global operation itself,
 that count is the minimum, because every next grant or reply depends on the state the previous
-message left. What is left to save is per
+message left. The one exception is port credits (prtosd.credits): a grant alone in its step may
+complete queuing sends and receives itself, which the supervisor replays, in order and at their
+virtual times, before the grant's next message. What is left to save is per
 message: one blocking receive under ``RCVTIMEO`` (its timeout is the tick of the hang check, no
 poller), two plain sends, one validation (docs/performance.md, "What limits them").
 """

@@ -125,6 +125,7 @@ class RunRecorder:
         self._sent: dict[int, int] = {}  # per channel: messages sent
         self._received: dict[int, int] = {}  # per channel: queuing messages received
         self._sampled: dict[int, int] = {}  # per channel: last sampling message already linked
+        self._channel_of: dict[int, int] = {}  # port id → index of its channel
         # Audit events shipped by partition processes, not yet due: (µs, cpu, arrival, key, module, event, payload).
         self._vcpu_events: list[tuple[int, int, int, VcpuKey, int, int, tuple[int, ...]]] = []
         self._vcpu_arrivals = 0
@@ -335,7 +336,9 @@ class RunRecorder:
         port = ports.ports[port_id] if 0 <= port_id < len(ports.ports) else None
         if port is None or port.channel is None:
             return
-        ch = next((i for i, c in enumerate(ports.channels) if c is port.channel), -1)
+        ch = self._channel_of.get(port_id)
+        if ch is None:  # the configuration is fixed for the run: look each port's channel up once
+            ch = self._channel_of[port_id] = next((i for i, c in enumerate(ports.channels) if c is port.channel), -1)
         sampling = klass == 3
         if op == "write":
             if result != 0:
