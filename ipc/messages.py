@@ -29,6 +29,10 @@ MAX_FRAME = 1 << 20
 MAX_AUDIT = 512 * 1024
 #: Largest guest-memory block in one ``mem_read``/``mem_write`` message.
 MEM_CHUNK = 256 * 1024
+#: Port credits (prtosd.credits): at most this many credited operations per grant or reply, and
+#: this many message bytes in one ``inbox`` or ``sent`` field.
+MAX_CREDIT_OPS = 1024
+MAX_CREDIT_BYTES = 256 * 1024
 U32 = (0, 0xFFFFFFFF)
 S32 = (-0x80000000, 0x7FFFFFFF)
 U64 = (0, 0xFFFFFFFFFFFFFFFF)
@@ -78,8 +82,8 @@ class Field:
             return lambda v: type(v) is int and lo <= v <= hi
         if kind in (str, bytes) and max_len is not None and self.item is None:
             return lambda v: type(v) is kind and len(v) <= max_len
-        if kind is list and max_len is not None and self.item is not None and self.item.kind is int:
-            item = self.item.quick()
+        if kind is list and max_len is not None and self.item is not None:
+            item = self.item.quick()  # ints, bytes, or lists of them (port credits and their log)
             return lambda v: type(v) is list and len(v) <= max_len and all(map(item, v))
         return lambda v: False
 
@@ -100,6 +104,21 @@ def _list(item: Field, max_len: int, optional: bool = False) -> Field:
     return Field(list, max_len=max_len, item=item, optional=optional)
 
 
+#: On ``run`` and ``hcall_ret`` (prtosd.credits): ``credits`` [port id, direction (0 source, 1
+#: destination), max message length, operations] per credited queuing port of the vCPU's
+#: partition; ``inbox`` the messages a destination credit hands over, in credit order.
+_CREDIT_FIELDS = {
+    "credits": _list(_list(_int(), 4), 64, optional=True),
+    "inbox": _list(_bytes(MAX_CREDIT_BYTES), MAX_CREDIT_OPS, optional=True),
+}
+#: On ``hcall``, ``fault`` and ``result``: the port operations the partition process completed
+#: on credit since its previous message, [virtual µs, nr, 4 argument words, result] each, and
+#: the bytes of each credited send, in order.
+_LOG_FIELDS = {
+    "ops": _list(_list(_int(S64), 7), 2 * MAX_CREDIT_OPS, optional=True),
+    "sent": _list(_bytes(MAX_CREDIT_BYTES), MAX_CREDIT_OPS, optional=True),
+}
+
 #: Every message type and its fields. Adding a message means adding one entry here.
 MESSAGES: dict[str, dict[str, Field]] = {
     # partition process → prtosd: first message on a connection.
@@ -113,6 +132,7 @@ MESSAGES: dict[str, dict[str, Field]] = {
         "until": _int(S64),
         "ext_irqs": _int(),
         "slot": _list(_int(), 3, optional=True),
+        **_CREDIT_FIELDS,
     },
     # partition process → prtosd: the grant ended (reason: budget, idle, stopped, halted).
     # ``audit`` (on result, hcall and fault): hypervisor audit events the vCPU produced since its
@@ -123,6 +143,7 @@ MESSAGES: dict[str, dict[str, Field]] = {
         "now": _int(S64),
         "instructions": _int(U64),
         "audit": _bytes(MAX_AUDIT, optional=True),
+        **_LOG_FIELDS,
     },
     # partition process → prtosd: a hypercall that needs global state, at virtual µs ``now``.
     "hcall": {
@@ -131,6 +152,7 @@ MESSAGES: dict[str, dict[str, Field]] = {
         "nr": _int((0, 255)),
         "args": _list(_int(), 5),
         "audit": _bytes(MAX_AUDIT, optional=True),
+        **_LOG_FIELDS,
     },
     # partition process → prtosd: more audit events than one message carries, ahead of the
     # result/hcall/fault that carries the rest.
@@ -146,6 +168,7 @@ MESSAGES: dict[str, dict[str, Field]] = {
         "error_code": _int(),
         "cr2": _int(optional=True),
         "audit": _bytes(MAX_AUDIT, optional=True),
+        **_LOG_FIELDS,
     },
     # prtosd → partition process: answer to an hcall or a fault. ``ret`` absent: nothing is
     # written back (the vCPU was reset meanwhile); ``cont`` 0: the grant ends now;
@@ -157,6 +180,7 @@ MESSAGES: dict[str, dict[str, Field]] = {
         "cont": _int((0, 1)),
         "trap": _list(_int(), 2, optional=True),
         "ext_irqs": _int(optional=True),
+        **_CREDIT_FIELDS,
     },
     # partition process → prtosd: a console write (one BAIL line) at virtual µs ``now``;
     # ``hyp`` 1: a message of the hypervisor (e.g. an unknown hypercall) for its console.

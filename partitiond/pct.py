@@ -133,6 +133,15 @@ def part_ctrl_table_size(partition: Partition) -> int:
     return PCT_SIZE + MEM_MAP_SIZE * len(partition.areas) + 4 * ((len(partition.ports) + 31) // 32)
 
 
+def comm_port_word(partition: Partition, vcpu: int, index: int) -> tuple[int, int]:
+    """(address, bit) of local port ``index`` in the comm-port bitmap of ``vcpu``'s PCT (§12.1).
+
+    The bitmap words follow each vCPU's PCT and memory map in the partition's PCT array.
+    """
+    word = PCT_SIZE + MEM_MAP_SIZE * len(partition.areas) + 4 * (index // 32)
+    return PCT_ADDR + vcpu * part_ctrl_table_size(partition) + word, 1 << (index % 32)
+
+
 def pct_array_size(partition: Partition) -> int:
     """Bytes of the whole array (one block per vCPU)."""
     return part_ctrl_table_size(partition) * partition.no_vcpus

@@ -18,7 +18,8 @@ exact virtual time. If the supervisor goes away the process exits (receive timeo
 
 Every grant costs one round trip and every forwarded hypercall another, so the transport is kept
 lean: one blocking ``recv`` per message (``RCVTIMEO`` is the tick of the parent check, no poller),
-one validation per message sent (:func:`ipc.messages.pack`).
+one validation per message sent (:func:`ipc.messages.pack`). Queuing sends and receives that
+prtosd gave credit for are completed here and logged on the next message (partitiond.credits).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import zmq
 
 from hm.audit import EVENT, SHIP_MAX
 from ipc.messages import ProtocolError, decode, pack
+from partitiond.credits import PortCredits
 from partitiond.memory import AddressSpace
 from partitiond.vcpu import ResetMode, RunKind, VCpu
 from prtosd.config import ConfigError, load_system
@@ -92,6 +94,9 @@ class PartitionProcess:
         self.vcpu = VCpu(system, partition, vcpu, self.memory, console=_HypervisorConsole(self))
         self.now = 0
         self.has_console = self.partition.console not in (None, "NULL")
+        self.credits = PortCredits(self.partition, self.memory)  # queuing calls completed here (prtosd.credits)
+        self.until = 0  # end of the current grant (µs)
+        self.vcpu.port_credit = self._port_credit  # served inside the engine's interrupt hook when it can
 
     # -- transport ----------------------------------------------------------------------------
 
@@ -123,6 +128,8 @@ class PartitionProcess:
 
     def control(self, msg: dict[str, Any]) -> bool:
         """Apply reset/halt; True if the message was one of them."""
+        if msg["t"] in ("reset", "halt"):
+            self.credits.clear()
         if msg["t"] == "reset":
             if msg.get("system"):
                 self.vcpu.exec_cycles = 0  # a system reset restarts every clock
@@ -146,6 +153,9 @@ class PartitionProcess:
         v = self.vcpu
         seq, until = msg["seq"], msg["until"]
         self.now = msg["now"]
+        credits = self.credits
+        credits.load(msg)
+        self.until = until
         _raise_ext(v, msg["ext_irqs"])
         if "slot" in msg:
             v.set_slot(*msg["slot"])
@@ -174,7 +184,12 @@ class PartitionProcess:
                     if v.audit_hcalls:  # served here, so the supervisor would not see it
                         v.audit_hcall(h.nr, h.args, result)
                     continue
-                self.send("hcall", seq=seq, now=self.now, nr=h.nr, args=list(h.args), **self.audit(seq))
+                if credits.ports and (result := credits.serve(h.nr, h.args, self.now)) is not None:
+                    v.complete_hypercall(result)  # a queuing call on credit: logged for the next message
+                    continue
+                self.send(
+                    "hcall", seq=seq, now=self.now, nr=h.nr, args=list(h.args), **self.audit(seq), **credits.take_log()
+                )
             else:  # EXCEPTION
                 assert r.trap is not None
                 hw = min(hw + FAULT_COST_CYCLES, end)
@@ -192,8 +207,10 @@ class PartitionProcess:
                     error_code=tr.error_code,
                     **fields,
                     **self.audit(seq),
+                    **credits.take_log(),
                 )
             reply = self.wait_reply(seq)
+            credits.load(reply)
             _raise_ext(v, reply.get("ext_irqs", 0))
             if "ret" in reply and r.kind == RunKind.HYPERCALL:
                 v.complete_hypercall(reply["ret"])
@@ -202,9 +219,16 @@ class PartitionProcess:
             if not reply["cont"]:
                 return self.finish(seq, "stopped", self.now, instructions)
 
+    def _port_credit(self, nr: int, args: tuple[int, ...], now: int) -> int | None:
+        """A queuing call inside the engine (VCpu._fast_credit), stamped as the grant loop would stamp it."""
+        if not self.credits.ports:
+            return None
+        return self.credits.serve(nr, args, min(now, self.until))
+
     def finish(self, seq: int, reason: str, now: int, instructions: int) -> None:
         self.now = now
-        self.send("result", seq=seq, reason=reason, now=now, instructions=instructions, **self.audit(seq))
+        log = self.credits.take_log()
+        self.send("result", seq=seq, reason=reason, now=now, instructions=instructions, **self.audit(seq), **log)
 
     def audit(self, seq: int) -> dict[str, bytes]:
         """The vCPU's audit events for the next message (an ``audit`` field; empty: none).

@@ -170,6 +170,8 @@ _CTL_REMOVE_CACHE = UC_CTL_TB_REMOVE_CACHE | (2 << 26) | (UC_CTL_IO_WRITE << 30)
 _I64 = struct.Struct("<q")
 #: Local hypercalls that change what can be delivered: the IRQ masks and pending bits, the virtual IF.
 _IRQ_STATE_CALLS = frozenset({15, 16, 17, 18, 42, 43})
+#: read_object and write_object: the queuing receive and send a port credit may cover.
+_CREDIT_CALLS = frozenset({11, 12})
 _SEG_IDS = (X.UC_X86_REG_DS, X.UC_X86_REG_ES, X.UC_X86_REG_FS, X.UC_X86_REG_GS, X.UC_X86_REG_SS)
 
 
@@ -457,6 +459,9 @@ class VCpu:
         }
         # Every local call but idle_self (it ends the run) can be served without stopping.
         self._fast = {nr: fn for nr, fn in self._local.items() if nr != 8}
+        # Queuing calls on port credit (partitiond.credits): ``(nr, args, now) -> result``, None
+        # to forward the call. Set by the partition process; served in the hook like a local call.
+        self.port_credit: Callable[[int, tuple[int, ...], int], int | None] | None = None
         self.fast_hypercalls = fast_hypercalls
         if fast_hypercalls:
             self.hooks.set_fast_hypercall(HYPERCALL_VECTOR, self._fast_hypercall)
@@ -1190,6 +1195,8 @@ class VCpu:
                 return 0  # not verified yet as a plain ``int $0x82``: the stopping path does that
             handler = self._fast.get(nr)
             if handler is None:
+                if nr in _CREDIT_CALLS and self.port_credit is not None:
+                    return self._fast_credit(count, nr, (b, c, d, si, di))
                 return 0
             n = count - self._acct  # the clocks now; _emulate adds them to the instruction counts
             self._acct = count
@@ -1221,6 +1228,39 @@ class VCpu:
             return answer
         except Exception:  # never let an exception cross Unicorn: take the stopping path
             return 0
+
+    def _fast_credit(self, count: int, nr: int, args: tuple[int, ...]) -> int:
+        """A queuing send/receive on port credit, inside the interrupt hook; 0 to stop as usual.
+
+        Timed as the forwarded call it replaces: the clocks advance to the ``int``, the call's
+        cost is charged, and the call is stamped with the HW clock after the cost (the time the
+        partition process would send with it). A buffer over counted code takes the stopping path,
+        like every call the credit does not cover; nothing is changed before the credit accepts.
+        """
+        assert self.port_credit is not None
+        if nr == 11 and self._overlaps_code(args[1], args[1] + max(args[2], 1)):
+            return 0
+        n = count - self._acct
+        charged = min(self._budget - self._elapsed - n, HYPERCALL_COST_CYCLES)
+        if charged < 0:
+            return 0
+        now = (self._hw_base + self._elapsed + n + charged) * 1000 // self.khz
+        result = self.port_credit(nr, args, now)
+        if result is None:
+            return 0
+        self._acct = count
+        self._elapsed += n + charged
+        self.exec_cycles += n + charged
+        stop = self._elapsed >= self._chunk_end
+        if not (stop or self._quiet):
+            stop = self._deliverable()
+            self._quiet = not stop
+        self.served_in_place += 1
+        answer = native.FAST_SERVED | (charged << native.FAST_CHARGE_SHIFT)
+        if stop:
+            self._break = True
+            answer |= native.FAST_END
+        return answer | native.FAST_EAX | ((result & 0xFFFFFFFF) << 32)
 
     def _site_key(self) -> int:
         """Identifies the ``int`` just executed: its translated block (block counting) or its address.

@@ -8,7 +8,9 @@ All of that state lives here, in the supervisor, and nowhere else: a channel's s
 FIFO is a plain Python object, written and read only while the calling vCPU waits for its
 hypercall result. The supervisor applies hypercalls one at a time in virtual-time order, so a
 message written at virtual time *t* is seen by every later operation, whatever the host does; no
-wall clock is ever consulted (message timestamps are the caller's virtual ``now``).
+wall clock is ever consulted (message timestamps are the caller's virtual ``now``). Queuing calls
+a partition process completed on port credit (prtosd.credits) come through the same methods, in
+the same order, with the logged message bytes instead of guest memory accesses.
 
 The static part of the model comes from the configuration: every port of the system is known at
 start, numbered by its global index (config.md §5), and linked to its channel once. That makes
@@ -40,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from partitiond.memory import backing_file, open_shared, physical_ranges
-from partitiond.pct import MEM_MAP_SIZE, PCT_ADDR, PCT_SIZE, part_ctrl_table_size
+from partitiond.pct import comm_port_word
 from prtosd.config.model import AreaFlag, PortDirection, PortType, QueuingChannel, SamplingChannel, System
 from prtosd.errors import PrtosError
 from prtosd.partition import Outcome
@@ -233,6 +235,7 @@ class CommPorts:
         self.phys: PhysicalMemory = phys if phys is not None else RunDirPhysical(sup.system, sup.run_dir)
         self.ports: list[PortState] = []
         self.channels: list[ChannelState] = []
+        self._words: dict[int, list[tuple[int, int]]] = {}  # port id → its bitmap (address, bit) per vCPU
         by_endpoint: dict[tuple[int, str], ChannelState] = {}
         for ch in self.system.channels:
             state: ChannelState = SamplingBuffer(ch) if isinstance(ch, SamplingChannel) else QueuingFifo(ch)
@@ -302,13 +305,12 @@ class CommPorts:
 
     def _bitmap(self, port: PortState, on: bool) -> None:
         """Set or clear the port's bit in the comm-port bitmap of every vCPU of its partition."""
-        part = self.system.partitions[port.partition]
+        words = self._words.get(port.id)
+        if words is None:  # fixed by the configuration: computed once per port
+            part = self.system.partitions[port.partition]
+            words = self._words[port.id] = [comm_port_word(part, v, port.index) for v in range(part.no_vcpus)]
         mem = self._mem(port.partition)
-        block = part_ctrl_table_size(part)
-        word = PCT_SIZE + MEM_MAP_SIZE * len(part.areas) + 4 * (port.index // 32)
-        bit = 1 << (port.index % 32)
-        for v in range(part.no_vcpus):
-            addr = PCT_ADDR + v * block + word
+        for addr, bit in words:
             (w,) = struct.unpack("<I", mem.read(addr, 4))
             new = (w | bit) if on else (w & ~bit)
             if new != w:
@@ -341,12 +343,14 @@ class CommPorts:
         return self._own_port(key, port, kind, direction)
 
     def _outgoing(
-        self, key: VcpuKey, desc: Descriptor, kind: PortType, buf: int, size: int
+        self, key: VcpuKey, desc: Descriptor, kind: PortType, buf: int, size: int, logged: bytes | None = None
     ) -> tuple[Outcome, tuple[PortState, SamplingBuffer | QueuingFifo, bytes] | None]:
         """The checks a sampling write and a queuing send share, in their order, then the message.
 
         Returns ``(outcome, None)`` when the call ends here — an error, or success on a port with
-        no channel (K-08) — else ``(_ok(), (port, channel, message bytes))``.
+        no channel (K-08) — else ``(_ok(), (port, channel, message bytes))``. ``logged``: the
+        bytes of a send the partition process completed on credit (prtosd.credits); it checked
+        the buffer and read it then, so guest memory is not read again.
         """
         port, err = self._op_port(key, desc, kind, PortDirection.SOURCE)
         if port is None:
@@ -358,6 +362,8 @@ class CommPorts:
             return _ok(), None
         if size > ch.config.max_message_length:
             return _err(PrtosError.INVALID_CONFIG), None
+        if logged is not None:
+            return (_ok(), (port, ch, logged)) if len(logged) == size else (_err(PrtosError.INVALID_PARAM), None)
         mem = self._mem(key[0])
         if not mem.check(buf, size):
             return _err(PrtosError.INVALID_PARAM), None
@@ -524,9 +530,12 @@ class CommPorts:
 
     # -- queuing (§6.4) -------------------------------------------------------------------------
 
-    def queuing_send(self, key: VcpuKey, desc: Descriptor, buf: int, size: int) -> Outcome:
-        """prtos_send_queuing_message: append, or OP_NOT_ALLOWED when the queue is full."""
-        early, message = self._outgoing(key, desc, PortType.QUEUING, buf, size)
+    def queuing_send(self, key: VcpuKey, desc: Descriptor, buf: int, size: int, logged: bytes | None = None) -> Outcome:
+        """prtos_send_queuing_message: append, or OP_NOT_ALLOWED when the queue is full.
+
+        ``logged``: the message of a send completed on credit (see :meth:`_outgoing`).
+        """
+        early, message = self._outgoing(key, desc, PortType.QUEUING, buf, size, logged)
         if message is None:
             return early
         port, ch, data = message
@@ -542,8 +551,12 @@ class CommPorts:
         self._count(key[0], "queuing_sent")
         return _ok()
 
-    def queuing_receive(self, key: VcpuKey, desc: Descriptor, buf: int, size: int) -> Outcome:
-        """prtos_receive_queuing_message: remove the oldest message; returns bytes copied."""
+    def queuing_receive(self, key: VcpuKey, desc: Descriptor, buf: int, size: int, logged: bool = False) -> Outcome:
+        """prtos_receive_queuing_message: remove the oldest message; returns bytes copied.
+
+        ``logged``: a receive the partition process completed on credit (prtosd.credits); it
+        checked the buffer and wrote the message itself, so guest memory is not touched here.
+        """
         port, err = self._op_port(key, desc, PortType.QUEUING, PortDirection.DESTINATION)
         if port is None:
             return _err(err)
@@ -556,12 +569,13 @@ class CommPorts:
         if size > ch.config.max_message_length:
             return _err(PrtosError.INVALID_CONFIG)
         mem = self._mem(key[0])
-        if not mem.check(buf, size, write=True):
+        if not logged and not mem.check(buf, size, write=True):
             return _err(PrtosError.INVALID_PARAM)
         if not ch.messages:
             return _err(PrtosError.OP_NOT_ALLOWED)
         data = ch.messages.popleft()[:size]  # the rest of a longer message is lost
-        mem.write(buf, data)
+        if not logged:
+            mem.write(buf, data)
         src = self.ports[ch.source] if ch.source is not None else None
         if src is not None and src.open:
             self._notify(src.partition, EXT_QUEUING_PORT)

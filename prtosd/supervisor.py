@@ -22,7 +22,9 @@ the supervisor reads and writes hypercall buffers directly while the calling vCP
 Each slot switch is one round trip (``run`` → ``result``) and each forwarded hypercall one more
 (``hcall`` → ``hcall_ret``); as long as the supervisor applies every global operation itself,
 that count is the minimum, because every next grant or reply depends on the state the previous
-message left. What is left to save is per
+message left. The one exception is port credits (prtosd.credits): a grant alone in its step may
+complete queuing sends and receives itself, which the supervisor replays, in order and at their
+virtual times, before the grant's next message. What is left to save is per
 message: one blocking receive under ``RCVTIMEO`` (its timeout is the tick of the hang check, no
 poller), two plain sends, one validation (docs/performance.md, "What limits them").
 """
@@ -53,6 +55,7 @@ from prtosd.commports import CommPorts
 from prtosd.config.model import System
 from prtosd.console import Consoles
 from prtosd.control.server import ControlServer, TcpControl
+from prtosd.credits import PortCredits, enabled_by_env
 from prtosd.hypercalls import HYPERCALLS
 from prtosd.images import PartitionImage
 from prtosd.partition import Action, ImageStatus, Outcome, PartitionTable, ResetEffect, ResetMode
@@ -123,6 +126,7 @@ class RunStats:
     grants: int = 0
     instructions: int = 0
     rejected: int = 0
+    credited: int = 0  # port calls the partition processes completed on credit (prtosd.credits)
     exit_reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -182,6 +186,8 @@ class Supervisor:
         self._stash: list[list[bytes]] = []  # messages received while waiting for a hello
         self.table: PartitionTable
         self.obs = RunRecorder(self)  # audit stream and timeline file; never seen by guests
+        self.port_credits = enabled_by_env()  # PRTOSD_PORT_CREDITS=0: every port call is forwarded
+        self._credited: VcpuKey | None = None  # the vCPU whose grant is alone in its step (prtosd.credits)
 
     # -- start-up -------------------------------------------------------------------------------
 
@@ -214,6 +220,7 @@ class Supervisor:
             statuses[part.id] = self._load(part.id) if part.id in self.images else ImageStatus.MISSING
         self.table = PartitionTable.from_system(self.system, statuses)
         self.ports = CommPorts(self)
+        self.credits = PortCredits(self, self.ports, enabled=self.port_credits)
         if self.remote is not None:
             self.ports.phys = self.remote.physical(self.ports.phys)
         self.hm = HealthMonitor(LogStream(self.device_buffer(self.system.hypervisor.hm_device)))
@@ -473,8 +480,25 @@ class Supervisor:
         self.stats.grants += 1
         grant = Grant(cpu, key, self.seq, now, self.generation, last=time.monotonic())
         self.obs.grant_start(grant, end)
+        self._credited = key if self._alone(cpu, now) else None
+        if self._credited is not None:
+            fields.update(self.credits.fields(key))
         self.send(key, "run", seq=grant.seq, now=now, until=end, ext_irqs=ext, **fields)
         return grant
+
+    def _alone(self, cpu: int, now: int) -> bool:
+        """Whether the grant starting on ``cpu`` will be the only one of this step (port credits).
+
+        CPUs before ``cpu`` have started their grants (still at ``now``) or jumped over idle time;
+        CPUs after it hold their decision: only an idle one leaves the grant alone.
+        """
+        for c, t in enumerate(self.now):
+            if c == cpu or t > now:
+                continue
+            d = self.decisions.get(c) if c > cpu else None
+            if d is None or d.owner is not None:
+                return False
+        return True
 
     def _serve(self, grants: list[Grant]) -> None:
         """Serve concurrent grants until each has ended, in a deterministic order.
@@ -497,6 +521,8 @@ class Supervisor:
             if ready:
                 msg, g.head = g.head, None
                 assert msg is not None
+                if "ops" in msg and g.generation == self.generation:  # calls completed on credit come first
+                    self.credits.replay(g, msg)
                 self.obs.vcpu_audit_due(msg["now"])  # what vCPUs did up to now comes first
                 self.console.cpu = g.cpu
                 if msg["t"] == "result":
@@ -619,6 +645,8 @@ class Supervisor:
             fields["trap"] = trap
         if cont and (ext := self.pending_ext.pop(key, 0)):
             fields["ext_irqs"] = ext  # raised on the caller itself: pending as the call returns
+        if cont and key == self._credited:
+            fields.update(self.credits.fields(key))
         self.send(key, "hcall_ret", seq=seq, cont=int(cont), **fields)
 
     def apply(self, out: Outcome, caller: VcpuKey | None, now: int) -> None:

@@ -52,6 +52,8 @@ FLUSH_INTERVAL_S = 0.1
 FLUSH_LINES = 512
 #: One encoder for every line: ``json.dumps`` with separators would build a new one per event.
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
+#: Hypercall names as JSON strings, encoded once.
+_NAMES: dict[str, str] = {}
 
 
 class Timeline:
@@ -123,6 +125,7 @@ class RunRecorder:
         self._sent: dict[int, int] = {}  # per channel: messages sent
         self._received: dict[int, int] = {}  # per channel: queuing messages received
         self._sampled: dict[int, int] = {}  # per channel: last sampling message already linked
+        self._channel_of: dict[int, int] = {}  # port id → index of its channel
         # Audit events shipped by partition processes, not yet due: (µs, cpu, arrival, key, module, event, payload).
         self._vcpu_events: list[tuple[int, int, int, VcpuKey, int, int, tuple[int, ...]]] = []
         self._vcpu_arrivals = 0
@@ -153,6 +156,16 @@ class RunRecorder:
         ts = self._ts(now)
         self.last[cpu] = max(ts, self.last.get(cpu, 0))
         self.timeline.emit(ev, cpu=cpu, ts=ts, boot=self.boot, **fields)
+
+    def _emit_line(self, ev: str, cpu: int, now: int, rest: str) -> None:
+        """:meth:`_emit` of a line whose fields after ``boot`` are already JSON (``rest``, from its comma).
+
+        Hypercall and port lines come once per port message: formatted like the grant lines.
+        """
+        ts = self._ts(now)
+        self.last[cpu] = max(ts, self.last.get(cpu, 0))
+        if self.timeline.enabled:
+            self.timeline.emit_line(f'{{"ev":"{ev}","cpu":{cpu},"ts":{ts},"boot":{self.boot}{rest}}}')
 
     def flush(self, *, force: bool = True) -> None:
         self.timeline.flush(force=force)
@@ -211,9 +224,11 @@ class RunRecorder:
         nr = msg["nr"]
         self.audit.hcall_end(key, msg["now"], nr, result)
         row = lookup(nr)
-        self._emit(
-            "hcall", self._cpu(key), msg["now"], p=key[0], v=key[1], nr=nr, name=row.name if row else "?", ret=result
-        )
+        text = row.name if row else "?"
+        name = _NAMES.get(text) or _NAMES.setdefault(text, _ENCODER.encode(text))
+        ret = "null" if result is None else int(result)
+        rest = f',"p":{key[0]},"v":{key[1]},"nr":{nr},"name":{name},"ret":{ret}'
+        self._emit_line("hcall", self._cpu(key), msg["now"], rest)
 
     def vcpu_audit(self, cpu: int, key: VcpuKey, data: bytes) -> None:
         """Audit events a partition process produced (local hypercalls, IRQ_EMUL), held until due.
@@ -321,7 +336,9 @@ class RunRecorder:
         port = ports.ports[port_id] if 0 <= port_id < len(ports.ports) else None
         if port is None or port.channel is None:
             return
-        ch = next((i for i, c in enumerate(ports.channels) if c is port.channel), -1)
+        ch = self._channel_of.get(port_id)
+        if ch is None:  # the configuration is fixed for the run: look each port's channel up once
+            ch = self._channel_of[port_id] = next((i for i, c in enumerate(ports.channels) if c is port.channel), -1)
         sampling = klass == 3
         if op == "write":
             if result != 0:
@@ -340,17 +357,13 @@ class RunRecorder:
             else:
                 msg = self._received[ch] = self._received.get(ch, 0) + 1
             direction = "recv"
-        self._emit(
+        kind = "sampling" if sampling else "queuing"
+        self._emit_line(
             "port",
             self._cpu(key),
             now,
-            p=key[0],
-            v=key[1],
-            dir=direction,
-            port=port.name,
-            kind="sampling" if sampling else "queuing",
-            ch=ch,
-            msg=msg,
+            f',"p":{key[0]},"v":{key[1]},"dir":"{direction}","port":{_ENCODER.encode(port.name)},"kind":"{kind}",'
+            f'"ch":{ch},"msg":{msg}',
         )
 
     def ports_emptied(self) -> None:

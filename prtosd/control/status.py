@@ -120,6 +120,7 @@ def system_status(sup: Supervisor) -> dict[str, Any]:
         "grants": sup.stats.grants,
         "instructions": sup.stats.instructions,
         "rejected_vcpu_messages": sup.stats.rejected,
+        "credited_port_calls": sup.stats.credited,
         "control": ctl.counters() if ctl is not None else {},
         "partitions": [partition_status(sup, p.id) for p in sup.system.partitions],
         "cpus": [cpu_status(sup, c) for c in range(len(sup.sched.cpus))],

@@ -135,3 +135,19 @@ _scalars = st.one_of(
 def test_random_maps_of_known_types(t: str, fields: dict) -> None:
     with contextlib.suppress(ProtocolError):
         decode(_frame({"t": t, "v": PROTOCOL_VERSION, **fields}))
+
+
+def test_port_credit_fields() -> None:
+    """``credits``/``inbox`` on run and hcall_ret, ``ops``/``sent`` on hcall, fault and result (prtosd.credits)."""
+    run = {**SAMPLES["run"], "credits": [[0, 0, 32, 63], [1, 1, 32, 2]], "inbox": [b"a" * 32, b"b"]}
+    assert decode(pack("run", **run)) == {"t": "run", "v": PROTOCOL_VERSION, **run}
+    ret = {**SAMPLES["hcall_ret"], "credits": [[0, 0, 32, 1]]}
+    assert decode(pack("hcall_ret", **ret))["credits"] == [[0, 0, 32, 1]]
+    log = {"ops": [[1500, 12, 0x4000000, 0x6000100, 32, 0, 0]], "sent": [b"x" * 32]}
+    for t in ("hcall", "fault", "result"):
+        assert decode(pack(t, **SAMPLES[t], **log))["ops"] == log["ops"]
+    for bad in ({"credits": [[0, 0, "32", 1]]}, {"inbox": ["text"]}, {"credits": [[0, 0, 32, 1, 5]]}):
+        with pytest.raises(ProtocolError):
+            make("run", **SAMPLES["run"], **bad)
+    with pytest.raises(ProtocolError):
+        make("result", **SAMPLES["result"], ops=[[1, 2]], sent=[1])

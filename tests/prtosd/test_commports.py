@@ -802,3 +802,31 @@ def test_run_dir_physical_round_trip(system: System, tmp_path: Path) -> None:
     assert phys.read(0x6100010, 3) == b"abc"
     with pytest.raises(ValueError):
         phys.read(0x3000000, 1)
+
+
+# -- calls completed on port credit (prtosd.credits) ---------------------------------------------
+
+
+def test_logged_calls_change_what_the_calls_change_without_touching_guest_memory(system: System, tmp_path: Path) -> None:
+    """A replayed send takes the logged bytes, a replayed receive writes nothing: the rest is the same."""
+    from prtosd.objdir import Descriptor
+
+    plain, logged = FakeSup(system, tmp_path), FakeSup(system, tmp_path)
+    for s in (plain, logged):
+        open_all(s)
+    assert plain.send(0, Q_S, b"one") == OK
+    plain.put(0, BUF, b"zzz")  # what guest memory holds now does not matter to a logged send
+    logged.put(0, BUF, b"zzz")
+    desc_s, desc_d = Descriptor.decode(4 << 24 | Q_S), Descriptor.decode(4 << 24 | 1 << 10 | Q_D)
+    assert logged.ports.queuing_send((0, 0), desc_s, BUF, 3, logged=b"one").result == OK
+    assert logged.ports.queuing_send((0, 0), desc_s, BUF, 3, logged=b"four").result == INVALID_PARAM
+    assert plain.irqs() == logged.irqs()
+    assert [plain.bitmap(p) for p in (0, 1)] == [logged.bitmap(p) for p in (0, 1)]
+    assert plain.receive(1, Q_D, 2) == 2
+    logged.put(1, BUF, b"--")
+    assert logged.ports.queuing_receive((1, 0), desc_d, BUF, 2, logged=True).result == 2
+    assert plain.get(1, BUF, 2) == b"on" and logged.get(1, BUF, 2) == b"--"
+    assert plain.irqs() == logged.irqs()
+    assert [plain.bitmap(p) for p in (0, 1)] == [logged.bitmap(p) for p in (0, 1)]
+    assert plain.table.system.queuing_sent == logged.table.system.queuing_sent == 1
+    assert plain.table.system.queuing_received == logged.table.system.queuing_received == 1
