@@ -123,10 +123,13 @@ class PartitionProcess:
     def serve(self) -> None:
         while True:
             msg = self.recv()
-            if msg["t"] == "quit":
-                return
-            if not self.control(msg) and msg["t"] == "run":
+            t = msg["t"]
+            if t == "run":  # nearly every message
                 self.grant(msg)
+            elif t == "quit":
+                return
+            else:
+                self.control(msg)
 
     def control(self, msg: dict[str, Any]) -> bool:
         """Apply reset/halt; True if the message was one of them."""

@@ -76,7 +76,7 @@ EXT_CYCLIC_SLOT_START = 8
 #: How long (wall ms) the supervisor waits for a message before checking for dead or hung processes.
 WAIT_MS = 200
 # Plain ints: pyzmq's enum members cost an Enum construction per use on the hot path.
-_SNDMORE, _RCVMORE = int(zmq.SNDMORE), int(zmq.RCVMORE)
+_SNDMORE = int(zmq.SNDMORE)
 #: ``run`` messages are packed without :func:`ipc.messages.pack`'s validation: they are built here
 #: from integers of known ranges, the partition process validates every message it receives, and
 #: the check at the sender cost more than the rest of the packing (one per slot switch).
@@ -334,10 +334,12 @@ class Supervisor:
         if self._stash:
             return self._stash.pop(0)
         sock = self.sock
-        try:
-            frames = [sock.recv()]
-            while sock.getsockopt(_RCVMORE):
-                frames.append(sock.recv())
+        try:  # frames tell whether more parts follow: getsockopt(RCVMORE) builds an enum per call
+            part = sock.recv(copy=False)
+            frames = [part.bytes]
+            while part.more:
+                part = sock.recv(copy=False)
+                frames.append(part.bytes)
         except zmq.Again:
             return None
         return frames

@@ -52,6 +52,8 @@ FLUSH_INTERVAL_S = 0.1
 FLUSH_LINES = 512
 #: One encoder for every line: ``json.dumps`` with separators would build a new one per event.
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
+#: The reasons a grant ends with, already in JSON (one per grant line).
+_WHY = {w: _ENCODER.encode(w) for w in ("idle", "budget", "halted", "stopped", "lost", "end")}
 
 
 class Timeline:
@@ -184,9 +186,10 @@ class RunRecorder:
         (pid, vcpu), start = item
         self.last[cpu] = max(end, self.last.get(cpu, 0))
         if self.timeline.enabled:  # the most frequent line: formatted without building a dict
+            why_json = _WHY.get(why) or _ENCODER.encode(str(why))
             self.timeline.emit_line(
                 f'{{"ev":"grant","cpu":{cpu},"ts":{start},"end":{max(start, end)},"boot":{self.boot},'
-                f'"p":{pid},"v":{vcpu},"why":{_ENCODER.encode(str(why))}}}'
+                f'"p":{pid},"v":{vcpu},"why":{why_json}}}'
             )
 
     def idle(self, cpu: int, now: int, until: int) -> None:
