@@ -24,7 +24,9 @@ Each slot switch is one round trip (``run`` → ``result``) and each forwarded h
 that count is the minimum, because every next grant or reply depends on the state the previous
 message left. What is left to save is per
 message: one blocking receive under ``RCVTIMEO`` (its timeout is the tick of the hang check, no
-poller), two plain sends, one validation (docs/performance.md, "What limits them").
+poller), two plain sends, one validation (docs/performance.md, "What limits them"); ``run``
+messages are validated by the receiver only, and a slot given up with ``prtos_idle_self`` is
+jumped over in the same step of :meth:`Supervisor.run`.
 """
 
 from __future__ import annotations
