@@ -26,7 +26,9 @@ message left. The one exception is port credits (prtosd.credits): a grant alone 
 complete queuing sends and receives itself, which the supervisor replays, in order and at their
 virtual times, before the grant's next message. What is left to save is per
 message: one blocking receive under ``RCVTIMEO`` (its timeout is the tick of the hang check, no
-poller), two plain sends, one validation (docs/performance.md, "What limits them").
+poller), two plain sends, one validation (docs/performance.md, "What limits them"); ``run``
+messages are validated by the receiver only, and a slot given up with ``prtos_idle_self`` is
+jumped over in the same step of :meth:`Supervisor.run`.
 """
 
 from __future__ import annotations
@@ -43,12 +45,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import msgpack
 import zmq
 
 from hm.log import LogStream
 from hm.monitor import HealthMonitor, raise_cpu_exception, raise_fatal_error
 from hm.trace import TraceService
-from ipc.messages import ProtocolError, decode, encode, make, pack
+from ipc.messages import PROTOCOL_VERSION, ProtocolError, decode, encode, make, pack
 from partitiond.image import ImageError, check_image, load_image, read_image
 from partitiond.memory import AddressSpace, backing_file, open_shared, physical_ranges
 from prtosd.commports import CommPorts
@@ -78,7 +81,11 @@ EXT_CYCLIC_SLOT_START = 8
 #: How long (wall ms) the supervisor waits for a message before checking for dead or hung processes.
 WAIT_MS = 200
 # Plain ints: pyzmq's enum members cost an Enum construction per use on the hot path.
-_SNDMORE, _RCVMORE = int(zmq.SNDMORE), int(zmq.RCVMORE)
+_SNDMORE = int(zmq.SNDMORE)
+#: ``run`` messages are packed without :func:`ipc.messages.pack`'s validation: they are built here
+#: from integers of known ranges, the partition process validates every message it receives, and
+#: the check at the sender cost more than the rest of the packing (one per slot switch).
+_PACK_RUN = msgpack.Packer(use_bin_type=True).pack
 
 VcpuKey = tuple[int, int]
 
@@ -188,6 +195,7 @@ class Supervisor:
         self.obs = RunRecorder(self)  # audit stream and timeline file; never seen by guests
         self.port_credits = enabled_by_env()  # PRTOSD_PORT_CREDITS=0: every port call is forwarded
         self._credited: VcpuKey | None = None  # the vCPU whose grant is alone in its step (prtosd.credits)
+        self._gave_up = False  # the latest grant ended with prtos_idle_self
 
     # -- start-up -------------------------------------------------------------------------------
 
@@ -335,10 +343,12 @@ class Supervisor:
         if self._stash:
             return self._stash.pop(0)
         sock = self.sock
-        try:
-            frames = [sock.recv()]
-            while sock.getsockopt(_RCVMORE):
-                frames.append(sock.recv())
+        try:  # frames tell whether more parts follow: getsockopt(RCVMORE) builds an enum per call
+            part = sock.recv(copy=False)
+            frames = [part.bytes]
+            while part.more:
+                part = sock.recv(copy=False)
+                frames.append(part.bytes)
         except zmq.Again:
             return None
         return frames
@@ -393,15 +403,28 @@ class Supervisor:
                 if self._serve_wait():
                     continue
                 break
-            # Every CPU standing at this instant decides now, before any of them executes past
-            # it: a slot-start decision sees the state at the slot start (K-01). Then all of
-            # them run their grants at the same time, each in its own process.
-            for c in range(len(self.now)):
-                if self.now[c] == now and c not in self.decisions:
-                    self.decisions[c] = self._decide(c)
-            grants = [g for c in range(len(self.now)) if self.now[c] == now and (g := self._begin(c, multi))]
-            if grants:
-                self._serve(grants)
+            if multi:
+                # Every CPU standing at this instant decides now, before any of them executes past
+                # it: a slot-start decision sees the state at the slot start (K-01). Then all of
+                # them run their grants at the same time, each in its own process.
+                for c in range(len(self.now)):
+                    if self.now[c] == now and c not in self.decisions:
+                        self.decisions[c] = self._decide(c)
+                grants = [g for c in range(len(self.now)) if self.now[c] == now and (g := self._begin(c, multi))]
+                if grants:
+                    self._serve(grants)
+            elif (grant := self._begin(0, False)) is not None:
+                self._gave_up = False
+                self._serve([grant])
+                # prtos_idle_self gave up the slot: the jump to its end belongs to this step (the
+                # next step would take exactly this decision, after the same checks).
+                if (
+                    self._gave_up
+                    and not self.pace
+                    and self._may_go_on()
+                    and (grant := self._begin(0, False)) is not None
+                ):
+                    self._serve([grant])
             self.console.flush(min(self.now))
             self.obs.flush(force=False)
             if self.pace:
@@ -448,6 +471,16 @@ class Supervisor:
         if delay > 0:
             time.sleep(min(delay, 1.0))  # short sleeps keep Ctrl-C and the status line responsive
 
+    def _may_go_on(self) -> bool:
+        """Whether the next step of a one-CPU run takes a decision (the checks of :meth:`run`)."""
+        now = self.now[0]
+        return (
+            not self.halted
+            and self.epoch_us + now < self.until
+            and now < NEVER
+            and any(self.table.is_ready(k) for k in self.procs)
+        )
+
     def _any_suspended(self) -> bool:
         return any(self.table.vcpu(k).suspended and not self.table.vcpu(k).halted for k in self.procs)
 
@@ -471,19 +504,24 @@ class Supervisor:
         end = min(d.until, self.until - self.epoch_us)
         if multi:
             end = min(end, now + QUANTUM_US)
-        ext = self.pending_ext.pop(key, 0)
-        fields: dict[str, Any] = {}
-        if d.slot_start and d.sched_info is not None:
-            ext |= 1 << EXT_CYCLIC_SLOT_START
-            fields["slot"] = list(d.sched_info)
-        self.seq += 1
+        ext = self.pending_ext.pop(key, 0) if self.pending_ext else 0
+        self.seq = seq = self.seq + 1
         self.stats.grants += 1
-        grant = Grant(cpu, key, self.seq, now, self.generation, last=time.monotonic())
+        run = {"t": "run", "v": PROTOCOL_VERSION, "seq": seq, "now": now, "until": end, "ext_irqs": ext}
+        if d.slot_start and d.sched_info is not None:
+            run["ext_irqs"] = ext | 1 << EXT_CYCLIC_SLOT_START
+            run["slot"] = list(d.sched_info)
+        grant = Grant(cpu, key, seq, now, self.generation, last=time.monotonic())
         self.obs.grant_start(grant, end)
         self._credited = key if self._alone(cpu, now) else None
         if self._credited is not None:
-            fields.update(self.credits.fields(key))
-        self.send(key, "run", seq=grant.seq, now=now, until=end, ext_irqs=ext, **fields)
+            run.update(self.credits.fields(key))
+        if key not in self.dead:
+            try:
+                self.sock.send(self.procs[key].identity, _SNDMORE)
+                self.sock.send(_PACK_RUN(run))
+            except zmq.ZMQError:
+                pass  # a peer that is gone is noticed when next waited for
         return grant
 
     def _alone(self, cpu: int, now: int) -> bool:
@@ -592,6 +630,7 @@ class Supervisor:
         self.stats.instructions += msg["instructions"]
         if msg["reason"] == "idle":
             self.sched.cpus[g.cpu].idle_self()
+            self._gave_up = True
         elif msg["reason"] == "halted":
             self.apply(self.table.halt(g.key[0]), None, msg["now"])
 

@@ -54,6 +54,8 @@ FLUSH_LINES = 512
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
 #: Hypercall names as JSON strings, encoded once.
 _NAMES: dict[str, str] = {}
+#: The reasons a grant ends with, already in JSON (one per grant line).
+_WHY = {w: _ENCODER.encode(w) for w in ("idle", "budget", "halted", "stopped", "lost", "end")}
 
 
 class Timeline:
@@ -197,9 +199,10 @@ class RunRecorder:
         (pid, vcpu), start = item
         self.last[cpu] = max(end, self.last.get(cpu, 0))
         if self.timeline.enabled:  # the most frequent line: formatted without building a dict
+            why_json = _WHY.get(why) or _ENCODER.encode(str(why))
             self.timeline.emit_line(
                 f'{{"ev":"grant","cpu":{cpu},"ts":{start},"end":{max(start, end)},"boot":{self.boot},'
-                f'"p":{pid},"v":{vcpu},"why":{_ENCODER.encode(str(why))}}}'
+                f'"p":{pid},"v":{vcpu},"why":{why_json}}}'
             )
 
     def idle(self, cpu: int, now: int, until: int) -> None:

@@ -5,7 +5,10 @@ Rationale
 The supervisor is a single-threaded discrete-event loop, so the control socket is polled from
 that loop, between two grants: a command never races a partition process and takes effect at
 one well-defined virtual time (the CPU furthest behind, :func:`~prtosd.control.base.vnow`).
-Polling costs one ``ZMQ_EVENTS`` read per step when nothing is waiting. A run is deterministic
+Polling is gated by the wall clock: a step of the loop looks at the socket (one ``ZMQ_EVENTS``
+read) at most once per :data:`POLL_S`, because a partition switch takes a few hundred µs and a
+socket read per switch was a measurable part of it; wall time never reaches the guests, so this
+only delays when a command is seen, never what it does. A run is deterministic
 apart from *when* commands arrive; with ``--serve`` and pause points (``run_until``) even that
 is fixed, because every command then lands at a pause point.
 
@@ -58,8 +61,12 @@ AUDIT_NAME = "audit.log"
 BATCH = 16
 #: How long closing waits for the last replies to leave (ms).
 CLOSE_LINGER_MS = 500
+#: How often (wall s) a step of the run loop looks at the Unix socket when nothing waits.
+POLL_S = 0.001
 #: How often (wall s) a step of the run loop looks at the TCP endpoint when nothing waits.
 TCP_POLL_S = 0.001
+# Plain ints: pyzmq's enum members cost an Enum construction per use.
+_EVENTS, _POLLIN = int(zmq.EVENTS), int(zmq.POLLIN)
 #: Handshake failures the TCP endpoint's monitor reports, by the counter they go to.
 HANDSHAKE_EVENTS = {
     zmq.EVENT_HANDSHAKE_FAILED_AUTH: "handshake_refused_auth",
@@ -124,6 +131,7 @@ class ControlServer:
         self.sock.bind(self.endpoint)
         os.chmod(self.path, 0o600)
         self.tcp: _TcpEndpoint | None = None
+        self._due = 0.0  # wall time of the next look at the socket from a step of the loop
         if tcp is not None:
             try:
                 self.tcp = _TcpEndpoint(tcp)
@@ -159,10 +167,16 @@ class ControlServer:
     def poll(self, timeout_ms: int = 0) -> None:
         """Answer waiting requests; with ``timeout_ms`` wait that long for the first one.
 
-        Called once per step of the supervisor's loop, so the idle case is one ``ZMQ_EVENTS``
-        read; the TCP endpoint and its monitor are looked at once per :data:`TCP_POLL_S` of wall
-        time (and on every wait), which only delays when a TCP request is seen, never its effect.
+        Called once per step of the supervisor's loop; without a timeout it looks at the socket at
+        most once per :data:`POLL_S` of wall time (one ``ZMQ_EVENTS`` read), the TCP endpoint and
+        its monitor once per :data:`TCP_POLL_S` (and on every wait), which only delays when a
+        request is seen, never its effect.
         """
+        if timeout_ms <= 0:
+            t = time.monotonic()
+            if t < self._due:
+                return  # the common case: one clock read per step
+            self._due = t + POLL_S
         tcp = self.tcp
         if timeout_ms > 0:
             if tcp is None:
@@ -176,7 +190,7 @@ class ControlServer:
             self._serve(self.sock, None)
             if not self.sup.halted:
                 self._serve(tcp.sock, tcp)
-        elif self.sock.get(zmq.EVENTS) & zmq.POLLIN:
+        elif self.sock.get(_EVENTS) & _POLLIN:
             self._serve(self.sock, None)
 
     def _serve(self, sock: zmq.Socket, tcp: _TcpEndpoint | None) -> None:

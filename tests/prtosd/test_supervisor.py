@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -254,3 +255,33 @@ def test_a_fault_that_re_executes_still_lets_time_advance(start_system) -> None:
     assert len(_ticks(lines)) == 1  # the slot of the faulting partition ended; the other one ran
     # one fault per microsecond of its 1 ms slot (the fixed virtual cost of a fault)
     assert 900 <= lines.count("[HM] PRTOS_HM_AC_IGNORE(0) PRTOS_HM_LOG_DISABLED") <= 1000
+
+
+YIELDERS = system_xml(
+    [{"name": "A", "source": "counter.c"}, {"name": "B", "source": "counter.c"}],
+    [(0, 1, 0), (2, 1, 1)],
+    4,
+)
+
+
+def test_yielding_runs_are_byte_identical_and_idle_to_the_slot_end(start_system) -> None:
+    """Partitions that give up every slot at once (the switch-heavy case): timeline, console and
+    output are the same on every run, and each grant ended by prtos_idle_self is followed by one
+    idle gap from where it ended to the end of its slot."""
+    a = start_system(YIELDERS, "--until", "40ms", tag="a")
+    b = start_system(YIELDERS, "--until", "40ms", tag="b")
+    assert a.returncode == b.returncode == 0, a.stderr
+    assert a.stdout == b.stdout
+    for name in ("P0.log", "P1.log"):
+        assert (a.run_dir / "console" / name).read_bytes() == (b.run_dir / "console" / name).read_bytes()
+    timeline = (a.run_dir / "timeline.jsonl").read_bytes()
+    assert timeline == (b.run_dir / "timeline.jsonl").read_bytes()
+    events = [json.loads(line) for line in timeline.splitlines()]
+    steps = [e for e in events if e["ev"] in ("grant", "idle")]
+    grants = [i for i, e in enumerate(steps) if e["ev"] == "grant"]
+    assert len(grants) == 20  # two slots per 4 ms frame, 40 ms
+    for i in grants:
+        g, gap = steps[i], steps[i + 1]
+        assert g["why"] == "idle" and g["ts"] % 2000 == 0
+        assert (gap["ev"], gap["ts"], gap["end"]) == ("idle", g["end"], g["ts"] + 1000)
+    assert (a.run_dir / "console" / "P1.log").read_text().count("slot") == 10
