@@ -200,6 +200,10 @@ class AddressSpace:
             pos += n
         return out
 
+    def host_spans(self, addr: int, length: int) -> list[tuple[int, int, int]]:
+        """``(host address, offset, count)`` pieces of ``[addr, addr+length)`` (MemoryMapError if unmapped)."""
+        return self._span(addr, length)
+
     def read(self, addr: int, length: int) -> bytes:
         """Read guest bytes (no permission check; the range must be mapped)."""
         buf = bytearray(length)
