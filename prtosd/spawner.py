@@ -37,10 +37,12 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgpack
-import psutil
+
+if TYPE_CHECKING:
+    import psutil
 
 #: Wall seconds the fork server may take to import partitiond and load the configuration.
 READY_TIMEOUT_S = 60.0
@@ -115,6 +117,8 @@ class ForkedProcess:
         self.server = server
         self.pid = pid
         self.returncode: int | None = None
+        import psutil  # here: `prtosd start` imports this module before launching the fork server
+
         try:
             self._ps: psutil.Process | None = psutil.Process(pid)
         except psutil.Error:
@@ -137,6 +141,8 @@ class ForkedProcess:
 
     def send_signal(self, sig: int) -> None:
         if self.poll() is None and self._ps is not None:
+            import psutil
+
             with contextlib.suppress(psutil.NoSuchProcess):  # psutil checks the pid was not reused
                 self._ps.send_signal(sig)
 
