@@ -241,9 +241,10 @@ def start(
     also saved under the run directory. The run ends at --until, at a system halt, when every
     partition is halted, or on Ctrl-C.
     """
-    from prtosd.spawner import prestart
+    from prtosd.spawner import discard_prestarted, prestart
 
     prestart(Path(config))  # partition processes' fork server: its imports overlap ours and the builds
+    click.get_current_context().call_on_close(discard_prestarted)  # not taken if we stop before the run
 
     from partitiond.toolchain import ToolchainError
     from prtosd.control.server import ControlSetupError
