@@ -25,6 +25,7 @@ HERE = Path(__file__).resolve().parent
 
 def main(argv: list[str]) -> int:
     select = set(argv)
+    system.compile_project()  # as an installation would: no figure includes compiling the sources
     results: dict[str, object] = {}
     if not select or select & {"P1", "P2", "engine"}:
         print("engine (P1, P2, spin) ...", flush=True)

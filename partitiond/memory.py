@@ -24,11 +24,13 @@ import mmap
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-from unicorn import UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE, Uc, UcError
+from typing import TYPE_CHECKING
 
 from partitiond.pct import PCT_ADDR, pct_array_size
 from prtosd.config.model import AreaFlag, Partition, System
+
+if TYPE_CHECKING:
+    from unicorn import Uc
 
 PAGE_SIZE = 4096
 PRTOS_OFFSET = 0xFC000000  # start of the hypervisor window, never accessible
@@ -144,6 +146,10 @@ class AddressSpace:
 
     def map_into(self, uc: Uc) -> None:
         """Map every mapping into ``uc`` (all executable; PCT and read-only areas not writable)."""
+        # Imported here: the supervisor maps guest memory too but never runs Unicorn, and importing
+        # it costs prtosd's start-up ~30 ms.
+        from unicorn import UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE, UcError
+
         for m in self.mappings:
             perms = UC_PROT_READ | UC_PROT_EXEC | (UC_PROT_WRITE if m.writable else 0)
             try:
@@ -199,6 +205,10 @@ class AddressSpace:
             out.append((m.host + pos - m.virt, pos - addr, n))
             pos += n
         return out
+
+    def host_spans(self, addr: int, length: int) -> list[tuple[int, int, int]]:
+        """``(host address, offset, count)`` pieces of ``[addr, addr+length)`` (MemoryMapError if unmapped)."""
+        return self._span(addr, length)
 
     def read(self, addr: int, length: int) -> bytes:
         """Read guest bytes (no permission check; the range must be mapped)."""

@@ -61,6 +61,17 @@ never spins pays one short probe per ~16 M instructions. With block counting, th
 probe's iteration runs under the per-instruction counter on the pages around e (the addresses of
 its instructions are needed); an iteration that leaves those pages is not taken for a spin.
 
+Kept proofs: a spinning guest on a multi-CPU system gets one 10 ms grant after another, and each
+used to prove its spin again (a probe drops and retranslates the code around it). So after a
+successful probe one more iteration is executed with a read recorder, and the proof is kept
+(:class:`_SpinProof`): the state S at e, L, the CPU state only hypercalls change, and the bytes
+of the memory the iteration reads and of its code. A later chunk that starts in the loop executes
+up to e (less than one iteration) and, if the state, the hidden state and those bytes are all equal
+to the kept ones, skips the whole iterations at once: the same function of the same input, so the
+same result as probing again. Nothing that happens in between needs tracking (an interrupt
+handler that returns into the loop, a write by the supervisor or by another partition, a changed
+register): it counts only through what is compared. Resets and code changes drop the proof.
+
 Host-dependent instructions (docs/abi.md): CR4.TSD makes ``rdtsc``/``rdtscp`` raise #GP at ring 1;
 the engine answers with the virtual HW clock in cycles (:meth:`VCpu._time_stamp`) and the guest
 never sees the fault. ``rdpmc`` faults (CR4.PCE is clear). The CPU model (:data:`CPU_MODEL`) has no
@@ -98,7 +109,16 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Protocol
 
-from unicorn import UC_ARCH_X86, UC_ERR_INSN_INVALID, UC_HOOK_CODE, UC_HOOK_INSN, UC_MODE_32, Uc, UcError
+from unicorn import (
+    UC_ARCH_X86,
+    UC_ERR_INSN_INVALID,
+    UC_HOOK_CODE,
+    UC_HOOK_INSN,
+    UC_HOOK_MEM_READ,
+    UC_MODE_32,
+    Uc,
+    UcError,
+)
 from unicorn import x86_const as X
 from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CACHE
 from unicorn.unicorn_py3.unicorn import uclib
@@ -115,7 +135,7 @@ from partitiond.hypercalls import (
     VOID_CALLS,
     lookup,
 )
-from partitiond.memory import PRTOS_OFFSET, AddressSpace
+from partitiond.memory import PRTOS_OFFSET, AddressSpace, MemoryMapError
 from partitiond.pct import CPU_FLAG_IF, CR0_EM, CR0_ET, CR0_PE, CR0_PG, PCT_ADDR, PctArray
 from prtosd.config.model import PartitionFlag, System
 
@@ -130,6 +150,10 @@ SPIN_WINDOW_MAX = 1 << 24
 #: after six probes (each drops and retranslates the code around it).
 SPIN_WINDOW_GROWTH = 4
 SPIN_MAX_PERIOD = native.PROBE_MAX
+#: A proof is kept for later runs only if one iteration reads at most this many memory places and
+#: its code spans at most this many bytes: checking them must stay far cheaper than a new probe.
+SPIN_PROOF_MAX_READS = 64
+SPIN_PROOF_MAX_CODE = 0x2000
 
 #: The emulated CPU (docs/abi.md): Sandy Bridge, the last Intel core without RDRAND/RDSEED, so that
 #: CPUID does not offer them and executing them raises #UD (Unicorn's default model returns host
@@ -173,6 +197,28 @@ _IRQ_STATE_CALLS = frozenset({15, 16, 17, 18, 42, 43})
 #: read_object and write_object: the queuing receive and send a port credit may cover.
 _CREDIT_CALLS = frozenset({11, 12})
 _SEG_IDS = (X.UC_X86_REG_DS, X.UC_X86_REG_ES, X.UC_X86_REG_FS, X.UC_X86_REG_GS, X.UC_X86_REG_SS)
+#: CPU state a ring-1 guest changes only through hypercalls; part of a kept spin proof all the same.
+_HIDDEN_IDS = (X.UC_X86_REG_CR0, X.UC_X86_REG_CR3, X.UC_X86_REG_CR4, X.UC_X86_REG_CS)
+
+
+@dataclass(frozen=True, slots=True)
+class _SpinProof:
+    """A proven fixed-point loop, kept so that a later run resuming it need not probe it again.
+
+    One iteration from (``pc``, ``state``) returns to them after ``period`` instructions, writes no
+    memory and depends on nothing but the registers, the ``hidden`` CPU state, its code and the
+    memory it reads. When all of these are equal again (``reads``/``code``: host address, length,
+    bytes then), the iteration is the same function of the same input and the loop may be
+    skipped at once; whatever happened in between (an interrupt handler that returned to the
+    loop, a write by the supervisor or another partition) matters only through them.
+    """
+
+    pc: int
+    period: int
+    state: tuple[object, ...]
+    hidden: tuple[object, ...]
+    index: dict[int, int]  # address → position in the iteration, for addresses it passes once
+    memory: tuple[tuple[int, int, bytes], ...]  # the memory read and the code, as host spans
 
 
 class ResetMode(IntEnum):
@@ -414,6 +460,13 @@ class VCpu:
         self.audit_irqs = bool(modules >> MOD_IRQS & 1)
         self.audit_log = bytearray()
         self._spin_window = SPIN_WINDOW_MIN
+        # The latest proven spin (None: none, or forgotten with the code); spin_resume=False always
+        # probes again (the reference method of the tests).
+        self._proof: _SpinProof | None = None
+        self.spin_resume = True
+        self.spin_resumed = 0  # chunks that resumed a kept proof without a probe (a statistic)
+        self._hidden = _Regs(self.uc, _HIDDEN_IDS)
+        self._mmr = ctypes.create_string_buffer(32)  # a uc_x86_mmr (GDTR, IDTR), read raw
         self._io = tuple((r.base, r.base + r.no_ports) for r in self.partition.io_ranges)
         self._io_fault: int | None = None  # EAX before an ungranted in/out (to undo the access)
         self.uc.hook_add(UC_HOOK_INSN, self._on_in, None, 1, 0, X.UC_X86_INS_IN)
@@ -630,6 +683,7 @@ class VCpu:
         self._decoded.clear()
         self._code_pages.clear()
         self._hc_sites.clear()
+        self._proof = None
         self._code_gen += 1
 
     # -- time -----------------------------------------------------------------------------------
@@ -711,6 +765,10 @@ class VCpu:
         self._chunk_end = self._elapsed + chunk
         self._break = False
         self._quiet = False  # _inject may have left something deliverable
+        if self._proof is not None and self.spin_fast_forward and self.spin_resume:
+            outcome, left = self._resume()
+            if left < 0:
+                return outcome
         while self.spin_fast_forward and self._chunk_end - self._elapsed > self._spin_window + SPIN_MAX_PERIOD:
             outcome = self._emulate(self._spin_window)
             if outcome is not None or not self._hs.stopped or self._break:
@@ -754,12 +812,97 @@ class VCpu:
         if (hs.probe_hit and not hs.wrote and self._eip == pc and self._deterministic(period)
                 and self._spin_state() == before):
             skip = left - left % period
+            if self.spin_resume and skip >= 2 * period:  # keep the proof for the next runs
+                outcome, kept = self._keep(pc, before, period)
+                if kept < 0:
+                    return outcome, -1
+                left -= kept
+                skip = left - left % period
             self._account(skip)
             self.spin_skipped += skip
             self._spin_window = SPIN_WINDOW_MIN
             return None, left - skip
         self._spin_window = min(SPIN_WINDOW_GROWTH * self._spin_window, SPIN_WINDOW_MAX)
         return None, left
+
+    def _keep(self, pc: int, before: tuple[object, ...], period: int) -> tuple[RunResult | None, int]:
+        """Execute one more iteration of a proven spin, recording what it reads, and keep the proof.
+
+        Returns the outcome and the instructions executed, or ``-1`` when the chunk ended (it
+        cannot for a proven spin; checked all the same). The iteration is executed, not skipped,
+        so the run's result is the same as without keeping.
+        """
+        pcs = self._hs.probe_pcs[:period]
+        reads: set[tuple[int, int]] = set()
+
+        def on_read(_u: Uc, _access: int, address: int, size: int, _value: int, _data: object) -> None:
+            reads.add((address, size))
+
+        lo, hi = min(pcs) & ~0xFFF, (max(pcs) & ~0xFFF) + 0x1000
+        handle = self.uc.hook_add(UC_HOOK_MEM_READ, on_read)
+        self._drop_code(lo, hi)  # translated without the read hook: it would not be called there
+        start = self._elapsed
+        try:
+            outcome = self._emulate(period)
+        finally:
+            self.uc.hook_del(handle)
+            self._drop_code(lo, hi)
+        if outcome is not None or not self._hs.stopped or self._break:
+            return outcome, -1
+        done = self._elapsed - start
+        code_lo, code_hi = min(pcs), max(pcs) + 16
+        if (self._eip != pc or done != period or len(reads) > SPIN_PROOF_MAX_READS
+                or code_hi - code_lo > SPIN_PROOF_MAX_CODE or self._spin_state() != before):
+            return None, done
+        try:
+            spans = [(host, n) for addr, size in sorted(reads) for host, _off, n in self.memory.host_spans(addr, size)]
+            spans += [(host, n) for host, _off, n in self.memory.host_spans(code_lo, code_hi - code_lo)]
+        except MemoryMapError:  # a place outside the partition's areas (the PCT page): not kept
+            return None, done
+        counts: dict[int, int] = {}
+        for a in pcs:
+            counts[a] = counts.get(a, 0) + 1
+        index = {a: i for i, a in enumerate(pcs) if counts[a] == 1}
+        self._proof = _SpinProof(pc, period, before, self._hidden_state(), index,
+                                 tuple((host, n, ctypes.string_at(host, n)) for host, n in spans))
+        return None, done
+
+    def _resume(self) -> tuple[RunResult | None, int]:
+        """Skip the whole iterations of a kept spin proof if the vCPU is back in its loop, unchanged.
+
+        From an address of the iteration, the instructions up to its start are executed first
+        (at most one iteration). Returns like :meth:`_probe`; ``0`` when nothing was skipped.
+        """
+        proof = self._proof
+        assert proof is not None
+        at = proof.index.get(self._eip)
+        if at is None or self._chunk_end - self._elapsed < 2 * proof.period:
+            return None, 0
+        if at:
+            outcome = self._emulate(proof.period - at)
+            if outcome is not None or not self._hs.stopped or self._break:
+                return outcome, -1
+        if self._eip != proof.pc:
+            return None, 0
+        self._regs.write(X.UC_X86_REG_EIP, self._eip)  # stale after a virtual IRET; emu_start sets it anyway
+        if (self._spin_state() != proof.state or self._hidden_state() != proof.hidden
+                or any(ctypes.string_at(host, n) != data for host, n, data in proof.memory)):
+            return None, 0
+        left = self._chunk_end - self._elapsed
+        skip = left - left % proof.period
+        self._account(skip)
+        self.spin_skipped += skip
+        self.spin_resumed += 1
+        return None, left - skip
+
+    def _hidden_state(self) -> tuple[object, ...]:
+        """CPU state outside :meth:`_spin_state` the iteration may depend on (changed only by hypercalls)."""
+        uch, mmr = self.uc._uch, self._mmr  # raw reads: the binding's reg_read of a table register costs ~50 µs
+        uclib.uc_reg_read(uch, X.UC_X86_REG_GDTR, mmr)
+        gdtr = mmr.raw
+        uclib.uc_reg_read(uch, X.UC_X86_REG_IDTR, mmr)
+        return (*self._hidden.read_all(), gdtr, mmr.raw, tuple(self.gdt_entries.items()),
+                tuple(self.tss_stacks.items()), tuple(self.idt_gates.items()))
 
     def _remove_cache(self, lo: int, hi: int) -> None:
         """Drop the translated code of [lo, hi) (``ctl_remove_cache`` without the binding's overhead)."""

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 import click
 
 from prtosd import __version__
-from prtosd.config import ConfigError, System, load_system
-from prtosd.config.serialize import system_to_json_data
-from prtosd.config.summary import render
 from prtosd.config.units import to_time
 
+# The configuration model, loader and lxml are imported by the commands that need them: `start`
+# launches the partition fork server first, so that its imports overlap these.
 if TYPE_CHECKING:
+    from prtosd.config import System
     from prtosd.control.server import TcpControl
 
 EXIT_CONFIG = 2
@@ -46,6 +46,10 @@ def check(config: str, as_json: bool) -> None:
 
     Prints every error as FILE:LINE: MESSAGE and exits 2 when the file is invalid.
     """
+    from prtosd.config import ConfigError, load_system
+    from prtosd.config.serialize import system_to_json_data
+    from prtosd.config.summary import render
+
     try:
         system = load_system(config)
     except ConfigError as exc:
@@ -123,6 +127,8 @@ def build(
 
 def _load_or_exit(config: str) -> System:
     """Load a configuration for a command that needs it: diagnostics on stderr, exit 2 on errors."""
+    from prtosd.config import ConfigError, load_system
+
     try:
         system = load_system(config)
     except ConfigError as exc:
@@ -235,9 +241,10 @@ def start(
     also saved under the run directory. The run ends at --until, at a system halt, when every
     partition is halted, or on Ctrl-C.
     """
-    from prtosd.spawner import prestart
+    from prtosd.spawner import discard_prestarted, prestart
 
     prestart(Path(config))  # partition processes' fork server: its imports overlap ours and the builds
+    click.get_current_context().call_on_close(discard_prestarted)  # not taken if we stop before the run
 
     from partitiond.toolchain import ToolchainError
     from prtosd.control.server import ControlSetupError

@@ -25,9 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import zmq
-import zmq.auth
-from zmq.auth.thread import ThreadAuthenticator
-from zmq.utils.monitor import recv_monitor_message
 
 #: The handshake failures a CURVE socket's monitor reports (a refused key, a wrong server key, ...).
 HANDSHAKE_FAILED = (
@@ -74,6 +71,8 @@ def generate(directory: Path, clients: list[str] | tuple[str, ...] = ("client",)
 
 
 def _create(directory: Path, name: str) -> list[Path]:
+    import zmq.auth  # here, not at the top: ~15 ms that every `prtosd start` would pay for key files
+
     public, secret = zmq.auth.create_certificates(str(directory), name)
     os.chmod(secret, 0o600)
     return [Path(public), Path(secret)]
@@ -81,6 +80,8 @@ def _create(directory: Path, name: str) -> list[Path]:
 
 def load_pair(secret_file: Path) -> KeyPair:
     """A key pair from a ``*.key_secret`` file."""
+    import zmq.auth  # see _create
+
     try:
         public, secret = zmq.auth.load_certificate(str(secret_file))
     except (OSError, ValueError) as exc:
@@ -92,6 +93,8 @@ def load_pair(secret_file: Path) -> KeyPair:
 
 def load_public(public_file: Path) -> bytes:
     """The public key from a ``*.key`` (or ``*.key_secret``) file."""
+    import zmq.auth  # see _create
+
     try:
         public, _ = zmq.auth.load_certificate(str(public_file))
     except (OSError, ValueError) as exc:
@@ -150,6 +153,9 @@ def monitor_events(monitor: zmq.Socket) -> list[int]:
     """
     events = []
     while monitor.get(zmq.EVENTS) & zmq.POLLIN:  # no poller: the control server calls this every step
+        # Imported only when there is an event: zmq.utils.monitor pulls in asyncio (~40 ms of start-up).
+        from zmq.utils.monitor import recv_monitor_message
+
         events.append(recv_monitor_message(monitor)["event"])
     return events
 
@@ -165,6 +171,10 @@ class CurveServer:
         self.directory = directory
         self.pair = check_server_dir(directory)
         authorized = directory / AUTHORIZED
+        # Imported here: it pulls in asyncio (~40 ms), and only TCP endpoints with CURVE keys need it,
+        # while every `prtosd start` imports this module.
+        from zmq.auth.thread import ThreadAuthenticator
+
         self.auth = ThreadAuthenticator(ctx)
         self.auth.start()
         self.auth.configure_curve_callback(domain="*", credentials_provider=_AuthorizedDir(authorized))

@@ -37,10 +37,12 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgpack
-import psutil
+
+if TYPE_CHECKING:
+    import psutil
 
 #: Wall seconds the fork server may take to import partitiond and load the configuration.
 READY_TIMEOUT_S = 60.0
@@ -115,6 +117,8 @@ class ForkedProcess:
         self.server = server
         self.pid = pid
         self.returncode: int | None = None
+        import psutil  # here: `prtosd start` imports this module before launching the fork server
+
         try:
             self._ps: psutil.Process | None = psutil.Process(pid)
         except psutil.Error:
@@ -137,6 +141,8 @@ class ForkedProcess:
 
     def send_signal(self, sig: int) -> None:
         if self.poll() is None and self._ps is not None:
+            import psutil
+
             with contextlib.suppress(psutil.NoSuchProcess):  # psutil checks the pid was not reused
                 self._ps.send_signal(sig)
 
@@ -265,6 +271,16 @@ class ForkServer:
                 raise SpawnError(f"the partition fork server did not answer within {READY_TIMEOUT_S:g} s")
             self.drain(min(left, 0.5))
 
+    def discard(self) -> None:
+        """Stop a server that has no children yet (no run took it): no need to let it finish loading."""
+        with contextlib.suppress(OSError):
+            self._out.close()
+        self.proc.kill()  # ours, by pid
+        self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self.gone = True
+
     def close(self) -> None:
         """Close the request pipe: the server exits (its children have been stopped by then)."""
         with contextlib.suppress(OSError):
@@ -293,11 +309,22 @@ def _mode() -> str:
 def prestart(config: Path) -> None:
     """Start the fork server now, so that its imports overlap prtosd's own start-up (imports,
     configuration checks, image builds); :func:`make_spawner` picks it up. Harmless if prtosd
-    never gets that far: the server exits when prtosd does (its request pipe closes)."""
+    never gets that far: the server exits when prtosd does (its request pipe closes), and
+    :func:`discard_prestarted` stops it at once when prtosd goes on living (an in-process caller)."""
     global _prestarted
+    if _prestarted is not None and (_prestarted.config != config.resolve() or _prestarted.gone):
+        discard_prestarted()  # left by an earlier start in this process that stopped before running
     with contextlib.suppress(SpawnError, OSError):
         if _prestarted is None and _mode() == "fork":
             _prestarted = ForkServer(config)
+
+
+def discard_prestarted() -> None:
+    """Stop a fork server :func:`prestart` started that no run took (the start stopped early)."""
+    global _prestarted
+    server, _prestarted = _prestarted, None
+    if server is not None:
+        server.discard()
 
 
 def make_spawner(config: Path, run_dir: Path, endpoint: str, token_file: Path) -> Spawner:

@@ -146,3 +146,38 @@ def test_a_prestarted_server_is_taken_by_the_run_of_its_config(tmp_path: Path, m
         assert server is not early and spawner._prestarted is None
     finally:
         server.close()
+
+
+def test_a_start_that_stops_before_its_run_leaves_no_fork_server(tmp_path: Path, monkeypatch) -> None:
+    """An in-process `prtosd start` refused after the fork server was launched stops that server."""
+    from click.testing import CliRunner
+
+    from prtosd import spawner
+    from prtosd.cli import main
+
+    monkeypatch.delenv("PRTOSD_SPAWN", raising=False)
+    config = tmp_path / "system.xml"
+    config.write_text(XML)
+    started: list[spawner.ForkServer] = []
+    real = spawner.ForkServer
+    monkeypatch.setattr(spawner, "ForkServer", lambda *a, **kw: started.append(real(*a, **kw)) or started[-1])
+    result = CliRunner().invoke(main, ["start", str(config), "--control", "tcp://127.0.0.1:1"])  # no --keys
+    assert result.exit_code == 2 and "--keys" in result.output
+    assert len(started) == 1 and started[0].proc.poll() is not None and spawner._prestarted is None
+
+
+def test_prestart_replaces_a_server_left_for_another_config(tmp_path: Path, monkeypatch) -> None:
+    from prtosd import spawner
+
+    monkeypatch.delenv("PRTOSD_SPAWN", raising=False)
+    first, second = tmp_path / "a.xml", tmp_path / "b.xml"
+    first.write_text(XML)
+    second.write_text(XML)
+    spawner.prestart(first)
+    left = spawner._prestarted
+    spawner.prestart(second)
+    try:
+        assert left is not None and left.proc.poll() is not None
+        assert spawner._prestarted is not None and spawner._prestarted.config == second.resolve()
+    finally:
+        spawner.discard_prestarted()
