@@ -8,10 +8,13 @@ cleanly, leaving the partition HALTED, when the header is bad); :func:`load_imag
 from __future__ import annotations
 
 import ctypes
-import struct
 from ctypes import LittleEndianStructure, c_uint32
 from dataclasses import dataclass
 from pathlib import Path
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 
 from partitiond.memory import AddressSpace
 
@@ -80,86 +83,16 @@ class Image:
         return self.header.page_table
 
 
-class ELFError(Exception):
-    """The file is not a well-formed ELF file (the reason is the message)."""
-
-
-# ELF32 little-endian layouts (System V ABI): file header, program header, section header, symbol.
-_EHDR = struct.Struct("<16sHHIIIIIHHHHHH")
-_PHDR = struct.Struct("<IIIIIIII")
-_SHDR = struct.Struct("<IIIIIIIIII")
-_SYM = struct.Struct("<IIIBBH")
-_EM_386, _PT_LOAD, _SHT_SYMTAB, _SHT_NOBITS = 3, 1, 2, 8
-
-
-class _Elf32:
-    """The few parts of a 32-bit little-endian x86 ELF file an image needs.
-
-    A reader of its own rather than pyelftools: importing that costs every ``prtosd start``
-    ~60 ms, more than reading the images.
-    """
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        if len(data) < _EHDR.size or data[:4] != b"\x7fELF":
-            raise ELFError("magic number does not match")
-        ident, _type, machine, _ver, self.entry, phoff, shoff, _flags, _ehsize, phentsize, phnum, shentsize, \
-            shnum, shstrndx = _EHDR.unpack_from(data)
-        self.is_x86_32 = ident[4] == 1 and ident[5] == 1 and machine == _EM_386  # ELFCLASS32, ELFDATA2LSB
-        if not self.is_x86_32:
-            return
-        self.segments = [self._unpack(_PHDR, phoff + i * phentsize) for i in range(phnum)] if phoff else []
-        self.sections = [self._unpack(_SHDR, shoff + i * shentsize) for i in range(shnum)] if shoff else []
-        self.shstr = self.sections[shstrndx] if shstrndx < len(self.sections) else None
-
-    def _unpack(self, layout: struct.Struct, offset: int) -> tuple[int, ...]:
-        if offset < 0 or offset + layout.size > len(self.data):
-            raise ELFError(f"table entry at offset {offset:#x} lies beyond the end of the file")
-        return layout.unpack_from(self.data, offset)
-
-    def _bytes(self, offset: int, size: int) -> bytes:
-        if offset + size > len(self.data):
-            raise ELFError(f"contents at offset {offset:#x} ({size} bytes) lie beyond the end of the file")
-        return self.data[offset:offset + size]
-
-    def _name(self, strtab: tuple[int, ...], offset: int) -> bytes:
-        base = strtab[4] + offset
-        end = self.data.find(b"\0", base, strtab[4] + strtab[5])
-        if base >= len(self.data) or end < 0:
-            raise ELFError(f"name at offset {offset:#x} lies outside its string table")
-        return self.data[base:end]
-
-    def loads(self) -> list[tuple[int, bytes, int]]:
-        """(vaddr, file bytes, memsz) of each non-empty ``PT_LOAD`` segment."""
-        return [(p[2], self._bytes(p[1], p[4]), p[5]) for p in self.segments if p[0] == _PT_LOAD and p[5] > 0]
-
-    def section(self, name: str) -> tuple[int, ...] | None:
-        if self.shstr is None:
-            return None
-        want = name.encode()
-        return next((sh for sh in self.sections if self._name(self.shstr, sh[0]) == want), None)
-
-    def symbol(self, name: str) -> int | None:
-        """Value of the first symbol ``name`` of ``.symtab``, or None."""
-        symtab = self.section(".symtab")
-        if symtab is None or symtab[1] != _SHT_SYMTAB or not 0 < symtab[6] < len(self.sections):
-            return None
-        strtab, want = self.sections[symtab[6]], name.encode()
-        for off in range(symtab[4], symtab[4] + symtab[5] - _SYM.size + 1, _SYM.size):
-            sym = self._unpack(_SYM, off)
-            if self._name(strtab, sym[0]) == want:
-                return sym[1]
-        return None
-
-
-def _header_location(elf: _Elf32, path: Path) -> tuple[int, bytes | None]:
+def _header_location(elf: ELFFile, path: Path) -> tuple[int, bytes | None]:
     """Address of the header, and its bytes when the section holds them."""
-    sec = elf.section(HEADER_SECTION)
-    if sec is not None and sec[5] >= 52 and sec[1] != _SHT_NOBITS:
-        return sec[3], elf._bytes(sec[4], 52)
-    addr = elf.symbol(HEADER_SYMBOL)
-    if addr is not None:
-        return addr, None
+    sec = elf.get_section_by_name(HEADER_SECTION)
+    if sec is not None and sec["sh_size"] >= 52 and sec["sh_type"] != "SHT_NOBITS":
+        return sec["sh_addr"], sec.data()[:52]
+    symtab = elf.get_section_by_name(".symtab")
+    if isinstance(symtab, SymbolTableSection):
+        syms = symtab.get_symbol_by_name(HEADER_SYMBOL)
+        if syms:
+            return syms[0]["st_value"], None
     raise ImageError(f"{path}: no {HEADER_SECTION} section and no {HEADER_SYMBOL} symbol")
 
 
@@ -192,14 +125,19 @@ def read_image(path: str | Path) -> Image:
     """Parse and validate an image file; raise ImageError with a clear message."""
     path = Path(path)
     try:
-        elf = _Elf32(path.read_bytes())
-        if not elf.is_x86_32:
-            raise ImageError(f"{path}: not a 32-bit little-endian x86 ELF file")
-        segments = tuple(Segment(vaddr, data, memsz) for vaddr, data, memsz in elf.loads())
-        if not segments:
-            raise ImageError(f"{path}: no loadable segment")
-        addr, raw = _header_location(elf, path)
-        entry = elf.entry
+        with path.open("rb") as fh:
+            elf = ELFFile(fh)
+            if elf.elfclass != 32 or elf["e_machine"] != "EM_386" or not elf.little_endian:
+                raise ImageError(f"{path}: not a 32-bit little-endian x86 ELF file")
+            segments = tuple(
+                Segment(seg["p_vaddr"], seg.data(), seg["p_memsz"])
+                for seg in elf.iter_segments()
+                if seg["p_type"] == "PT_LOAD" and seg["p_memsz"] > 0
+            )
+            if not segments:
+                raise ImageError(f"{path}: no loadable segment")
+            addr, raw = _header_location(elf, path)
+            entry = elf["e_entry"]
     except OSError as exc:
         raise ImageError(f"{path}: cannot read image: {exc.strerror or exc}") from exc
     except ELFError as exc:
