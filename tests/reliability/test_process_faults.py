@@ -19,8 +19,9 @@ from relsupport import console_log, partition_processes, rel_xml, wait_until
 #: The slots: partitions 0 and 2 are bystanders, partition 1 is the one whose process is attacked.
 SLOTS = [(0, 1, 0), (1, 1, 1), (2, 1, 2)]
 MAF_US = 3000
-#: Hang detection in the daemons started here (wall seconds).
-GRANT_TIMEOUT = "0.5"
+#: Hang detection (wall seconds) in the daemons of the SIGSTOP test; long enough that a process
+#: merely starved by a loaded host (a restarted one answering its first grant) is not taken for hung.
+GRANT_TIMEOUT = "2"
 
 
 def _system(action: str | None = None, name: str = "faults") -> str:
@@ -70,8 +71,13 @@ def _reference(rel_system, xml: str, end_us: int, tag: str = "reference") -> lis
 
 
 def _fault_run(rel_system, monkeypatch, *, sig: int, trials: int, seed: int, mode: str = "cold") -> None:
-    """One system, ``trials`` faults of partition 1, each followed by a ``mode`` reset of it."""
-    monkeypatch.setenv("PRTOSD_GRANT_TIMEOUT", GRANT_TIMEOUT)
+    """One system, ``trials`` faults of partition 1, each followed by a ``mode`` reset of it.
+
+    A killed process is noticed by its exit status at once; only a stopped one needs the short
+    hang timeout (the default, 30 s, would make the test slow).
+    """
+    if sig == signal.SIGSTOP:
+        monkeypatch.setenv("PRTOSD_GRANT_TIMEOUT", GRANT_TIMEOUT)
     rng = random.Random(seed)
     times = _fault_times(rng, trials, 1000)
     end = times[-1] + 3 * MAF_US
@@ -120,7 +126,6 @@ def test_hang_then_cold_reset(rel_system, monkeypatch) -> None:
 
 def test_kill_with_hypervisor_halt_action(rel_system, monkeypatch) -> None:
     """FATAL_ERROR configured as HYPERVISOR_HALT: the whole system halts, at the fault, cleanly."""
-    monkeypatch.setenv("PRTOSD_GRANT_TIMEOUT", GRANT_TIMEOUT)
     xml = _system("PRTOS_HM_AC_HYPERVISOR_HALT")
     expected = _reference(rel_system, xml, 30_000)
     system = rel_system(xml, tag="faulted")
