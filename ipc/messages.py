@@ -269,6 +269,19 @@ def pack(t: str, **fields: Any) -> bytes:
     return msgpack.packb(validate({"t": t, "v": PROTOCOL_VERSION, **fields}), use_bin_type=True)
 
 
+_PACKER = msgpack.Packer(use_bin_type=True)
+
+
+def pack_unchecked(msg: dict[str, Any]) -> bytes:
+    """Serialize a message the sender built on its hot path, without validating it.
+
+    Only for ``run`` (prtosd) and ``result`` (partition process), one per slot switch each: they
+    are built from integers of known ranges, the receiver validates every message anyway, and the
+    check at the sender cost more than the packing itself.
+    """
+    return _PACKER.pack(msg)
+
+
 def decode(frame: bytes) -> dict[str, Any]:
     """Parse and validate one frame; raises ProtocolError for anything malformed."""
     if len(frame) > MAX_FRAME:

@@ -18,12 +18,11 @@ or halt of the vCPU drops them.
 
 from __future__ import annotations
 
-import struct
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from partitiond.memory import AddressSpace
-from partitiond.pct import comm_port_word
+from partitiond.pct import comm_port_word, set_comm_port_bits
 
 if TYPE_CHECKING:
     from prtosd.config.model import Partition
@@ -94,7 +93,8 @@ class PortCredits:
             if credit.direction != SOURCE or not self.memory.check(buf, size):
                 return None
             self.sent.append(self.memory.read(buf, size))
-            self._set_bit(desc & 0x3FF)  # as the supervisor's send does: its replay then finds it set
+            # As the supervisor's send does: its replay then finds the bit set.
+            set_comm_port_bits(self.memory, self.bits.get(desc & 0x3FF, ()), True)
             result = 0
         else:
             if credit.direction != DESTINATION or not credit.inbox or not self.memory.check(buf, size, write=True):
@@ -105,13 +105,6 @@ class PortCredits:
         credit.left -= 1
         self.ops.append([now, nr, *args[:4], result])
         return result
-
-    def _set_bit(self, port: int) -> None:
-        mem = self.memory
-        for addr, bit in self.bits.get(port, ()):
-            (w,) = struct.unpack("<I", mem.read(addr, 4))
-            if not w & bit:
-                mem.write(addr, struct.pack("<I", w | bit))
 
     def take_log(self) -> dict[str, Any]:
         """The ``ops``/``sent`` fields for the next message (empty: nothing was done on credit)."""

@@ -12,9 +12,20 @@ the partition's areas, then the comm-port bitmap; blocks are ``part_ctrl_table_s
 from __future__ import annotations
 
 import ctypes
+import struct
+from collections.abc import Iterable
 from ctypes import LittleEndianStructure, c_int8, c_int32, c_uint8, c_uint16, c_uint32
+from typing import Protocol
 
 from prtosd.config.model import AreaFlag, Partition, PartitionFlag, System
+
+
+class GuestBytes(Protocol):
+    """Reads and writes of guest memory (an AddressSpace, or the supervisor's view of one)."""
+
+    def read(self, addr: int, size: int) -> bytes: ...
+
+    def write(self, addr: int, data: bytes) -> None: ...
 
 PCT_ADDR = 0xFBFC0000
 KTHREAD_MAGIC = 0xA5A55A5A
@@ -140,6 +151,19 @@ def comm_port_word(partition: Partition, vcpu: int, index: int) -> tuple[int, in
     """
     word = PCT_SIZE + MEM_MAP_SIZE * len(partition.areas) + 4 * (index // 32)
     return PCT_ADDR + vcpu * part_ctrl_table_size(partition) + word, 1 << (index % 32)
+
+
+def set_comm_port_bits(memory: GuestBytes, words: Iterable[tuple[int, int]], on: bool) -> None:
+    """Set (``on``) or clear a port's bit at each (address, bit) of :func:`comm_port_word`.
+
+    Words already right are not written: the supervisor and a partition process completing a
+    credited send may both set the same bit.
+    """
+    for addr, bit in words:
+        (w,) = struct.unpack("<I", memory.read(addr, 4))
+        new = (w | bit) if on else (w & ~bit)
+        if new != w:
+            memory.write(addr, struct.pack("<I", new))
 
 
 def pct_array_size(partition: Partition) -> int:

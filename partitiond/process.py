@@ -30,11 +30,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import msgpack
 import zmq
 
 from hm.audit import EVENT, SHIP_MAX
-from ipc.messages import PROTOCOL_VERSION, ProtocolError, decode, pack
+from ipc.messages import PROTOCOL_VERSION, ProtocolError, decode, pack, pack_unchecked
 from partitiond.credits import PortCredits
 from partitiond.memory import AddressSpace
 from partitiond.vcpu import ResetMode, RunKind, VCpu
@@ -51,10 +50,6 @@ POLL_MS = 1000
 #: SWITCH_TO_MAINTENANCE) makes the same fault again, but never at the same virtual instant, so
 #: the slot still ends on time.
 FAULT_COST_CYCLES = 1000
-#: ``result`` messages are packed without :func:`ipc.messages.pack`'s validation: they are built
-#: here from integers and a fixed reason, prtosd validates every message it receives, and the
-#: check at the sender cost more than the rest of the packing (one per grant).
-_PACK = msgpack.Packer(use_bin_type=True).pack
 # The run results compared on every grant, as plain names (no class attribute lookups).
 _BUDGET, _IDLE, _HALTED, _HYPERCALL = RunKind.BUDGET, RunKind.IDLE, RunKind.HALTED, RunKind.HYPERCALL
 
@@ -245,7 +240,7 @@ class PartitionProcess:
             msg.update(self.audit(seq))
         if self.credits.ops:
             msg.update(self.credits.take_log())
-        self.sock.send(_PACK(msg))
+        self.sock.send(pack_unchecked(msg))
 
     def audit(self, seq: int) -> dict[str, bytes]:
         """The vCPU's audit events for the next message (an ``audit`` field; empty: none).

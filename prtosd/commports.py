@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from partitiond.memory import backing_file, open_shared, physical_ranges
-from partitiond.pct import comm_port_word
+from partitiond.pct import comm_port_word, set_comm_port_bits
 from prtosd.config.model import AreaFlag, PortDirection, PortType, QueuingChannel, SamplingChannel, System
 from prtosd.errors import PrtosError
 from prtosd.partition import Outcome
@@ -309,12 +309,7 @@ class CommPorts:
         if words is None:  # fixed by the configuration: computed once per port
             part = self.system.partitions[port.partition]
             words = self._words[port.id] = [comm_port_word(part, v, port.index) for v in range(part.no_vcpus)]
-        mem = self._mem(port.partition)
-        for addr, bit in words:
-            (w,) = struct.unpack("<I", mem.read(addr, 4))
-            new = (w | bit) if on else (w & ~bit)
-            if new != w:
-                mem.write(addr, struct.pack("<I", new))
+        set_comm_port_bits(self._mem(port.partition), words, on)
 
     def _notify(self, pid: int, irq: int) -> None:
         """Raise ext IRQ ``irq`` on every non-halted vCPU of ``pid`` (§5; coalescing is K-04)."""

@@ -45,13 +45,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import msgpack
 import zmq
 
 from hm.log import LogStream
 from hm.monitor import HealthMonitor, raise_cpu_exception, raise_fatal_error
 from hm.trace import TraceService
-from ipc.messages import PROTOCOL_VERSION, ProtocolError, decode, encode, make, pack
+from ipc.messages import PROTOCOL_VERSION, ProtocolError, decode, encode, make, pack, pack_unchecked
 from partitiond.image import ImageError, check_image, load_image, read_image
 from partitiond.memory import AddressSpace, backing_file, open_shared, physical_ranges
 from prtosd.commports import CommPorts
@@ -82,10 +81,6 @@ EXT_CYCLIC_SLOT_START = 8
 WAIT_MS = 200
 # Plain ints: pyzmq's enum members cost an Enum construction per use on the hot path.
 _SNDMORE = int(zmq.SNDMORE)
-#: ``run`` messages are packed without :func:`ipc.messages.pack`'s validation: they are built here
-#: from integers of known ranges, the partition process validates every message it receives, and
-#: the check at the sender cost more than the rest of the packing (one per slot switch).
-_PACK_RUN = msgpack.Packer(use_bin_type=True).pack
 
 VcpuKey = tuple[int, int]
 
@@ -519,7 +514,7 @@ class Supervisor:
         if key not in self.dead:
             try:
                 self.sock.send(self.procs[key].identity, _SNDMORE)
-                self.sock.send(_PACK_RUN(run))
+                self.sock.send(pack_unchecked(run))
             except zmq.ZMQError:
                 pass  # a peer that is gone is noticed when next waited for
         return grant
