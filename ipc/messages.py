@@ -105,10 +105,11 @@ def _list(item: Field, max_len: int, optional: bool = False) -> Field:
 
 
 #: On ``run`` and ``hcall_ret`` (prtosd.credits): ``credits`` [port id, direction (0 source, 1
-#: destination), max message length, operations] per credited queuing port of the vCPU's
-#: partition; ``inbox`` the messages a destination credit hands over, in credit order.
+#: destination), max message length, operations, final (1: the channel is then full or empty)]
+#: per credited queuing port of the vCPU's partition; ``inbox`` the messages a destination
+#: credit hands over, in credit order.
 _CREDIT_FIELDS = {
-    "credits": _list(_list(_int(), 4), 64, optional=True),
+    "credits": _list(_list(_int(), 5), 64, optional=True),
     "inbox": _list(_bytes(MAX_CREDIT_BYTES), MAX_CREDIT_OPS, optional=True),
 }
 #: On ``hcall``, ``fault`` and ``result``: the port operations the partition process completed

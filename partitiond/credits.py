@@ -5,10 +5,12 @@ partition: so many sends the channel has room for, or so many receives of messag
 (``inbox``). A ``prtos_send_queuing_message`` or ``prtos_receive_queuing_message`` that passes
 every check of its success path here — a queuing-port descriptor of this partition for a credited
 port of the right direction, a size from 1 to the channel's message length, a buffer the guest
-can access, credit left — is completed at once and logged; anything else (an error of any kind,
-an exhausted credit) is forwarded as before and the supervisor answers it. The checks are those
-the supervisor would make, in effect: a call completed here is one that would have succeeded. A
-send also sets the port's bit in the partition's own comm-port bitmap, as the supervisor would.
+can access, credit left — is completed at once and logged; so is the one OP_NOT_ALLOWED that
+follows a *final* credit (the queue then full or empty). Anything else (any other error, an
+exhausted credit) is forwarded as before and the supervisor answers it. The checks are those
+the supervisor would make, in effect: a call completed here is one that would have had the same
+result there. A send also sets the port's bit in the partition's own comm-port bitmap, and the
+receive that empties the queue clears it, as the supervisor would.
 
 The log — virtual time, the four argument words, the result, the bytes sent — rides on the next
 ``hcall``, ``fault`` or ``result``; the supervisor applies it before that message. Every
@@ -30,18 +32,25 @@ if TYPE_CHECKING:
 HC_READ_OBJECT, HC_WRITE_OBJECT = 11, 12
 OBJ_CLASS_QUEUING_PORT = 4
 SOURCE, DESTINATION = 0, 1
+OP_NOT_ALLOWED = -7  # PrtosError.OP_NOT_ALLOWED
 
 
 class Credit:
-    """What one port may still do on credit."""
+    """What one port may still do on credit.
 
-    __slots__ = ("direction", "inbox", "left", "max_len")
+    ``final``: the credit reaches the end of the channel (full after the sends, empty after the
+    receives); the next call is answered OP_NOT_ALLOWED here, once — a guest polling a full or
+    empty queue goes back to the supervisor, which bounds the log.
+    """
 
-    def __init__(self, direction: int, max_len: int, left: int, inbox: deque[bytes]):
+    __slots__ = ("direction", "final", "inbox", "left", "max_len")
+
+    def __init__(self, direction: int, max_len: int, left: int, inbox: deque[bytes], final: bool):
         self.direction = direction
         self.max_len = max_len
         self.left = left
         self.inbox = inbox
+        self.final = final
 
 
 class PortCredits:
@@ -67,14 +76,17 @@ class PortCredits:
             return
         inbox = iter(msg.get("inbox", ()))
         for entry in credits:
-            if len(entry) != 4 or entry[1] not in (SOURCE, DESTINATION) or entry[3] <= 0:
+            if len(entry) != 5 or entry[1] not in (SOURCE, DESTINATION) or entry[3] < 0:
                 continue
-            port, direction, max_len, left = entry
+            port, direction, max_len, left, final = entry
             msgs: deque[bytes] = deque()
             if direction == DESTINATION:
                 msgs.extend(m for m, _ in zip(inbox, range(left), strict=False))
+                if len(msgs) != left:  # fewer messages than announced: not the end of the queue
+                    final = 0
                 left = len(msgs)
-            self.ports[port] = Credit(direction, max_len, left, msgs)
+            if left or final:
+                self.ports[port] = Credit(direction, max_len, left, msgs, bool(final))
 
     def clear(self) -> None:
         self.ports = {}
@@ -87,22 +99,36 @@ class PortCredits:
         if (desc >> 24) & 0x7F != OBJ_CLASS_QUEUING_PORT or (desc >> 10) & 0x3FF != self.pid:
             return None
         credit = self.ports.get(desc & 0x3FF)
-        if credit is None or credit.left <= 0 or not 0 < size <= credit.max_len:
+        if credit is None or not 0 < size <= credit.max_len:
+            return None
+        if credit.left <= 0 and not credit.final:
             return None
         if nr == HC_WRITE_OBJECT:
             if credit.direction != SOURCE or not self.memory.check(buf, size):
                 return None
-            self.sent.append(self.memory.read(buf, size))
-            # As the supervisor's send does: its replay then finds the bit set.
-            set_comm_port_bits(self.memory, self.bits.get(desc & 0x3FF, ()), True)
-            result = 0
+            data = self.memory.read(buf, size)
+            if credit.left > 0:
+                # As the supervisor's send does: its replay then finds the bit set.
+                set_comm_port_bits(self.memory, self.bits.get(desc & 0x3FF, ()), True)
+                result = 0
+            else:
+                result = OP_NOT_ALLOWED  # the queue is full
+            self.sent.append(data)
         else:
-            if credit.direction != DESTINATION or not credit.inbox or not self.memory.check(buf, size, write=True):
+            if credit.direction != DESTINATION or not self.memory.check(buf, size, write=True):
                 return None
-            data = credit.inbox.popleft()[:size]  # the rest of a longer message is lost, as in prtosd
-            self.memory.write(buf, data)
-            result = len(data)
-        credit.left -= 1
+            if credit.left > 0:
+                data = credit.inbox.popleft()[:size]  # the rest of a longer message is lost, as in prtosd
+                self.memory.write(buf, data)
+                result = len(data)
+                if credit.left == 1 and credit.final:  # the queue is now empty: as the supervisor's receive
+                    set_comm_port_bits(self.memory, self.bits.get(desc & 0x3FF, ()), False)
+            else:
+                result = OP_NOT_ALLOWED  # the queue is empty
+        if credit.left > 0:
+            credit.left -= 1
+        else:
+            credit.final = False  # answered once; the next call goes to the supervisor
         self.ops.append([now, nr, *args[:4], result])
         return result
 

@@ -166,12 +166,22 @@ class AddressSpace:
                 return m
         return None
 
+    def _within(self, addr: int, length: int) -> Mapping | None:
+        """The mapping holding all of ``[addr, addr+length)``, if one does (the common case of every access)."""
+        for m in self.mappings:
+            if m.virt <= addr < m.virt + m.size:
+                return m if addr + length <= m.virt + m.size else None
+        return None
+
     def check(self, addr: int, length: int, *, write: bool = False, allow_null: bool = False) -> bool:
         """True if the guest buffer ``[addr, addr+length)`` passes the checks of §1.2."""
         if addr == 0 and not allow_null:
             return False
         if addr < 0 or length < 0 or addr + length > PRTOS_OFFSET:
             return False
+        m = self._within(addr, length) if length else None
+        if m is not None:
+            return m.writable or not write
         pos, end = addr, addr + length
         while pos < end:
             m = self.find(pos)
@@ -212,6 +222,9 @@ class AddressSpace:
 
     def read(self, addr: int, length: int) -> bytes:
         """Read guest bytes (no permission check; the range must be mapped)."""
+        m = self._within(addr, length)
+        if m is not None:
+            return ctypes.string_at(m.host + addr - m.virt, length)
         buf = bytearray(length)
         for host, off, n in self._span(addr, length):
             buf[off:off + n] = ctypes.string_at(host, n)
@@ -219,6 +232,10 @@ class AddressSpace:
 
     def write(self, addr: int, data: bytes) -> None:
         """Write guest bytes, read-only areas included (loader use; callers check permissions)."""
+        m = self._within(addr, len(data))
+        if m is not None:
+            ctypes.memmove(m.host + addr - m.virt, data, len(data))
+            return
         for host, off, n in self._span(addr, len(data)):
             ctypes.memmove(host, data[off:off + n], n)
 

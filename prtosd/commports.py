@@ -212,12 +212,24 @@ def _s64(raw: bytes, off: int) -> int:
     return struct.unpack_from("<q", raw, off)[0]
 
 
+#: Outcomes are immutable: the plain ones of the port calls are made once (a send or receive per message).
+_PLAIN: dict[tuple[PrtosError, int | None], Outcome] = {}
+
+
 def _err(code: PrtosError) -> Outcome:
-    return Outcome(code)
+    out = _PLAIN.get((code, None))
+    if out is None:
+        out = _PLAIN[code, None] = Outcome(code)
+    return out
 
 
 def _ok(value: int | None = None) -> Outcome:
-    return Outcome(PrtosError.OK, value=value)
+    out = _PLAIN.get((PrtosError.OK, value))
+    if out is None:
+        out = Outcome(PrtosError.OK, value=value)
+        if value is None or 0 <= value <= 0xFFFF:  # byte counts and ids: a bounded set
+            _PLAIN[PrtosError.OK, value] = out
+    return out
 
 
 class CommPorts:
@@ -319,8 +331,10 @@ class CommPorts:
 
     def _count(self, pid: int, name: str) -> None:
         """One more successful port operation for the partition and the system (§11)."""
-        for c in (self.sup.table[pid].counters, self.sup.table.system):
-            setattr(c, name, getattr(c, name) + 1)
+        c = self.sup.table[pid].counters
+        setattr(c, name, getattr(c, name) + 1)
+        c = self.sup.table.system
+        setattr(c, name, getattr(c, name) + 1)
 
     def _op_port(
         self, key: VcpuKey, desc: Descriptor, kind: PortType, direction: PortDirection | None

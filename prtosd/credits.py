@@ -10,14 +10,18 @@ open queuing port of the partition whose peer is another partition,
 
 * for a source: the free places of the channel (a send also sets the port's own bit in the
   partition's comm-port bitmap: the process sets it itself, so the replay finds it set);
-* for a destination: the waiting messages except the last one (with their bytes), because the
-  last receive clears bitmap bits, the receiver's own among them.
+* for a destination: the waiting messages (with their bytes); the receive that empties the queue
+  also clears the port's own bit, as the supervisor's receive does (the source's bit is cleared
+  by the replay: the source partition is not running);
+* when the credit reaches the end of the channel (*final*), the call after the last credited one
+  is answered OP_NOT_ALLOWED, queue full or empty, as the supervisor would answer it.
 
 The partition process (partitiond.credits) completes a call that passes every check of the success
-path on credit and logs it (virtual time, arguments, result, the bytes sent); anything else is
-forwarded as before. The log rides on the next ``hcall``/``fault``/``result``, and
-:func:`replay` applies the logged operations in order at their virtual times before that message —
-through the same port code, from the logged bytes, never reading or writing guest memory again —
+path (or, on a final credit, every check before the full/empty one) on credit and logs it
+(virtual time, arguments, result, the bytes sent); anything else is forwarded as before. The
+log rides on the next ``hcall``/``fault``/``result``, and :func:`replay` applies the logged
+operations in order at their virtual times before that message — through the same port code,
+from the logged bytes, never reading or writing guest memory again —
 so timeline, counters, notifications and bitmaps are those of the one-call-at-a-time run.
 
 Credit is an optimisation, never a semantic: it is withheld when ``PRTOSD_PORT_CREDITS=0``, when
@@ -36,6 +40,7 @@ from hm.audit import MOD_HCALLS
 from ipc.messages import MAX_CREDIT_BYTES, MAX_CREDIT_OPS
 from prtosd.commports import CommPorts, PortState, QueuingFifo
 from prtosd.config.model import PortDirection, PortType
+from prtosd.objdir import Descriptor
 
 if TYPE_CHECKING:
     from prtosd.supervisor import Grant, Supervisor, VcpuKey
@@ -71,7 +76,13 @@ class PortCredits:
                 self.candidates.setdefault(port.partition, []).append(port)
 
     def fields(self, key: VcpuKey) -> dict[str, Any]:
-        """The ``credits``/``inbox`` fields for a ``run`` or ``hcall_ret`` of a grant alone in its step."""
+        """The ``credits``/``inbox`` fields for a ``run`` or ``hcall_ret`` of a grant alone in its step.
+
+        A credit is [port id, direction, max message length, operations, final]. ``final`` 1:
+        the operations reach the end of the channel — a full queue after the sends, an empty one
+        after the receives — so the next call is answered OP_NOT_ALLOWED on credit too, and the
+        receive that empties the queue clears the receiver's own bitmap bit as prtosd would.
+        """
         ports = self.candidates.get(key[0]) if self.enabled else None
         if not ports:
             return {}
@@ -85,23 +96,28 @@ class PortCredits:
                 continue
             length = ch.config.max_message_length
             if port.direction is PortDirection.SOURCE:
-                n = min(ch.config.max_no_messages - len(ch.messages), MAX_CREDIT_OPS - ops)
-                n = min(n, (MAX_CREDIT_BYTES - size) // max(length, 1))
-                if n <= 0:
+                free = ch.config.max_no_messages - len(ch.messages)
+                # Room for one operation more than the free places: the refused send is logged too.
+                room = min(MAX_CREDIT_OPS - ops, (MAX_CREDIT_BYTES - size) // max(length, 1))
+                n = min(free, room)
+                final = free < room
+                if n <= 0 and not final:  # out of room in the message: nothing to give
                     continue
-                credits.append([port.id, 0, length, n])
-                size += n * length
+                credits.append([port.id, 0, length, n, int(final)])
+                size += (n + final) * length
+                ops += final
             else:
-                n = min(len(ch.messages) - 1, MAX_CREDIT_OPS - ops)
                 given = []
-                for m in islice(ch.messages, max(n, 0)):
+                for m in islice(ch.messages, max(0, MAX_CREDIT_OPS - ops - 1)):  # room for the refused one
                     if size + len(m) > MAX_CREDIT_BYTES:
                         break
                     given.append(m)
                     size += len(m)
-                if not given:
+                final = len(given) == len(ch.messages) and ops + len(given) < MAX_CREDIT_OPS
+                if not given and not final:
                     continue
-                credits.append([port.id, 1, length, len(given)])
+                credits.append([port.id, 1, length, len(given), int(final)])
+                ops += final
                 inbox.extend(given)
                 n = len(given)
             ops += n
@@ -114,35 +130,36 @@ class PortCredits:
 
         Each goes through what :meth:`Supervisor.hypercall` does for a forwarded call — audit of
         the due vCPU events, hypercall timeline line, the port operation, its effects — except
-        the reply. A log that does not fit the grant (times out of order, another call, a
-        result that differs) is a protocol error of the process: counted, reported, and the
-        rest of the log is dropped.
+        the reply. (The HCALLS audit records are left out: credits are never given while that
+        module is selected.) A log that does not fit the grant (times out of order, another
+        call, a result that differs) is a protocol error of the process: counted, reported, and
+        the rest of the log is dropped.
         """
         sup, key = self.sup, g.key
+        obs, stats = sup.obs, sup.stats
         sent = iter(msg.get("sent", ()))
-        last = g.start
+        last, head, seq = g.start, msg["now"], msg["seq"]
+        sup.console.cpu = g.cpu
         for entry in msg["ops"]:
-            problem = self._bad_entry(entry, last, msg["now"])
+            problem = self._bad_entry(entry, last, head)
             if problem is None:
                 now, nr, *args, ret = entry
                 data = next(sent, None) if nr == HC_WRITE_OBJECT else b""
                 if data is None:
                     problem = "a credited send without its bytes"
             if problem is not None:
-                sup.stats.rejected += 1
+                stats.rejected += 1
                 print(f"prtosd: partition {key[0]}: credited port operations dropped: {problem}", file=sys.stderr)
                 return
             last = now
-            sup.stats.credited += 1
-            sup.obs.vcpu_audit_due(now)
-            sup.console.cpu = g.cpu
-            call = {"seq": msg["seq"], "now": now, "nr": nr, "args": args}
-            sup.obs.hcall_begin(key, call)
+            stats.credited += 1
+            obs.vcpu_audit_due(now)
             out = self._operation(key, nr, args, now, data)
-            sup.apply(out, key, now)
-            sup.obs.hcall_end(key, call, out.result)
+            if out.effects or out.console:
+                sup.apply(out, key, now)
+            obs.hcall_end(key, {"seq": seq, "now": now, "nr": nr, "args": args}, out.result)
             if out.result != ret:  # the process's view of the channel differed: never expected
-                sup.stats.rejected += 1
+                stats.rejected += 1
                 print(
                     f"prtosd: partition {key[0]}: credited port call {nr} returned {ret}, the channel says "
                     f"{out.result}",
@@ -153,18 +170,17 @@ class PortCredits:
     def _bad_entry(entry: list[int], last: int, head: int) -> str | None:
         if len(entry) != 7:
             return "malformed entry"
-        if not last <= entry[0] <= head:
+        now, nr, desc, a1, a2, a3 = entry[:6]
+        if not last <= now <= head:
             return "virtual time out of order"
-        if entry[1] not in (HC_READ_OBJECT, HC_WRITE_OBJECT) or (entry[2] >> 24) & 0x7F != OBJ_CLASS_QUEUING_PORT:
+        if (nr != HC_READ_OBJECT and nr != HC_WRITE_OBJECT) or (desc >> 24) & 0x7F != OBJ_CLASS_QUEUING_PORT:
             return "not a queuing port call"
-        if any(not 0 <= a <= 0xFFFFFFFF for a in entry[2:6]):
+        if not (0 <= desc <= 0xFFFFFFFF and 0 <= a1 <= 0xFFFFFFFF and 0 <= a2 <= 0xFFFFFFFF and 0 <= a3 <= 0xFFFFFFFF):
             return "argument out of range"
         return None
 
     def _operation(self, key: VcpuKey, nr: int, args: list[int], now: int, data: bytes) -> Any:
         """The port call as the object directory would make it (prtosd.objdir.object_call), from the log."""
-        from prtosd.objdir import Descriptor
-
         desc = Descriptor.decode(args[0])
         if nr == HC_WRITE_OBJECT:
             out = self.ports.queuing_send(key, desc, args[1], args[2], logged=data)

@@ -129,6 +129,7 @@ class RunStats:
     instructions: int = 0
     rejected: int = 0
     credited: int = 0  # port calls the partition processes completed on credit (prtosd.credits)
+    forwarded: int = 0  # hypercalls a partition process sent to the supervisor (one round trip each)
     exit_reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -634,6 +635,7 @@ class Supervisor:
     def hypercall(self, key: VcpuKey, msg: dict[str, Any]) -> None:
         handler: Callable[..., Outcome] | None = HYPERCALLS.get(msg["nr"])
         now = msg["now"]
+        self.stats.forwarded += 1
         self.obs.hcall_begin(key, msg)
         if handler is None:
             self.console.hypervisor(f"Hypercall ({msg['nr']}) unknown", now)

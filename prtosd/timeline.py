@@ -53,7 +53,7 @@ FLUSH_LINES = 512
 #: One encoder for every line: ``json.dumps`` with separators would build a new one per event.
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
 #: Hypercall names as JSON strings, encoded once.
-_NAMES: dict[str, str] = {}
+_NAMES: dict[int, str] = {}
 #: The reasons a grant ends with, already in JSON (one per grant line).
 _WHY = {w: _ENCODER.encode(w) for w in ("idle", "budget", "halted", "stopped", "lost", "end")}
 
@@ -128,6 +128,7 @@ class RunRecorder:
         self._received: dict[int, int] = {}  # per channel: queuing messages received
         self._sampled: dict[int, int] = {}  # per channel: last sampling message already linked
         self._channel_of: dict[int, int] = {}  # port id → index of its channel
+        self._port_fields: dict[tuple[int, str, bool], str] = {}  # the fixed part of its port lines
         # Audit events shipped by partition processes, not yet due: (µs, cpu, arrival, key, module, event, payload).
         self._vcpu_events: list[tuple[int, int, int, VcpuKey, int, int, tuple[int, ...]]] = []
         self._vcpu_arrivals = 0
@@ -164,10 +165,10 @@ class RunRecorder:
 
         Hypercall and port lines come once per port message: formatted like the grant lines.
         """
-        ts = self._ts(now)
-        self.last[cpu] = max(ts, self.last.get(cpu, 0))
-        if self.timeline.enabled:
-            self.timeline.emit_line(f'{{"ev":"{ev}","cpu":{cpu},"ts":{ts},"boot":{self.boot}{rest}}}')
+        ts = self.sup.epoch_us + now
+        if ts > self.last.get(cpu, 0):
+            self.last[cpu] = ts
+        self.timeline.emit_line(f'{{"ev":"{ev}","cpu":{cpu},"ts":{ts},"boot":{self.boot}{rest}}}')
 
     def flush(self, *, force: bool = True) -> None:
         self.timeline.flush(force=force)
@@ -222,13 +223,16 @@ class RunRecorder:
         self.audit.hcall_begin(key, msg["now"], msg["nr"], msg.get("args", ()))
 
     def hcall_end(self, key: VcpuKey, msg: dict[str, Any], result: int | None) -> None:
-        from partitiond.hypercalls import lookup
-
         nr = msg["nr"]
         self.audit.hcall_end(key, msg["now"], nr, result)
-        row = lookup(nr)
-        text = row.name if row else "?"
-        name = _NAMES.get(text) or _NAMES.setdefault(text, _ENCODER.encode(text))
+        name = _NAMES.get(nr)
+        if name is None:
+            from partitiond.hypercalls import lookup
+
+            row = lookup(nr)
+            name = _ENCODER.encode(row.name if row else "?")
+            if row is not None:  # a guest's unknown numbers are not remembered
+                _NAMES[nr] = name
         ret = "null" if result is None else int(result)
         rest = f',"p":{key[0]},"v":{key[1]},"nr":{nr},"name":{name},"ret":{ret}'
         self._emit_line("hcall", self._cpu(key), msg["now"], rest)
@@ -292,6 +296,8 @@ class RunRecorder:
 
     def effects(self, out: Outcome, caller: VcpuKey | None, now: int) -> None:
         """Partition and vCPU state changes of an applied operation (SCHED audit events)."""
+        if not out.effects:  # most operations (every port call) change no state
+            return
         from prtosd.partition import ResetEffect
 
         cpu = self._cpu(caller)
@@ -360,14 +366,12 @@ class RunRecorder:
             else:
                 msg = self._received[ch] = self._received.get(ch, 0) + 1
             direction = "recv"
-        kind = "sampling" if sampling else "queuing"
-        self._emit_line(
-            "port",
-            self._cpu(key),
-            now,
-            f',"p":{key[0]},"v":{key[1]},"dir":"{direction}","port":{_ENCODER.encode(port.name)},"kind":"{kind}",'
-            f'"ch":{ch},"msg":{msg}',
-        )
+        fixed = self._port_fields.get((port_id, direction, sampling))
+        if fixed is None:  # one per port and direction: the port name is encoded once
+            kind = "sampling" if sampling else "queuing"
+            fixed = f'"dir":"{direction}","port":{_ENCODER.encode(port.name)},"kind":"{kind}","ch":{ch}'
+            self._port_fields[port_id, direction, sampling] = fixed
+        self._emit_line("port", self._cpu(key), now, f',"p":{key[0]},"v":{key[1]},{fixed},"msg":{msg}')
 
     def ports_emptied(self) -> None:
         """A system reset empties the channels: later receives pair with later sends."""

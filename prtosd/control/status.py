@@ -121,6 +121,7 @@ def system_status(sup: Supervisor) -> dict[str, Any]:
         "instructions": sup.stats.instructions,
         "rejected_vcpu_messages": sup.stats.rejected,
         "credited_port_calls": sup.stats.credited,
+        "forwarded_hypercalls": sup.stats.forwarded,
         "control": ctl.counters() if ctl is not None else {},
         "partitions": [partition_status(sup, p.id) for p in sup.system.partitions],
         "cpus": [cpu_status(sup, c) for c in range(len(sup.sched.cpus))],

@@ -139,14 +139,14 @@ def test_random_maps_of_known_types(t: str, fields: dict) -> None:
 
 def test_port_credit_fields() -> None:
     """``credits``/``inbox`` on run and hcall_ret, ``ops``/``sent`` on hcall, fault and result (prtosd.credits)."""
-    run = {**SAMPLES["run"], "credits": [[0, 0, 32, 63], [1, 1, 32, 2]], "inbox": [b"a" * 32, b"b"]}
+    run = {**SAMPLES["run"], "credits": [[0, 0, 32, 63, 1], [1, 1, 32, 2, 0]], "inbox": [b"a" * 32, b"b"]}
     assert decode(pack("run", **run)) == {"t": "run", "v": PROTOCOL_VERSION, **run}
-    ret = {**SAMPLES["hcall_ret"], "credits": [[0, 0, 32, 1]]}
-    assert decode(pack("hcall_ret", **ret))["credits"] == [[0, 0, 32, 1]]
+    ret = {**SAMPLES["hcall_ret"], "credits": [[0, 0, 32, 1, 0]]}
+    assert decode(pack("hcall_ret", **ret))["credits"] == [[0, 0, 32, 1, 0]]
     log = {"ops": [[1500, 12, 0x4000000, 0x6000100, 32, 0, 0]], "sent": [b"x" * 32]}
     for t in ("hcall", "fault", "result"):
         assert decode(pack(t, **SAMPLES[t], **log))["ops"] == log["ops"]
-    for bad in ({"credits": [[0, 0, "32", 1]]}, {"inbox": ["text"]}, {"credits": [[0, 0, 32, 1, 5]]}):
+    for bad in ({"credits": [[0, 0, "32", 1, 0]]}, {"inbox": ["text"]}, {"credits": [[0, 0, 32, 1, 5, 0]]}):
         with pytest.raises(ProtocolError):
             make("run", **SAMPLES["run"], **bad)
     with pytest.raises(ProtocolError):

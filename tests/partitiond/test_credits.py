@@ -51,7 +51,7 @@ def credits(*entries: list[int], inbox: list[bytes] | None = None) -> tuple[Port
 
 
 def test_sends_on_credit_until_it_runs_out_and_set_the_own_bitmap_bit() -> None:
-    c, mem = credits([SRC, 0, 16, 2])
+    c, mem = credits([SRC, 0, 16, 2, 0])
     mem.write(BUF, b"hello")
     assert c.serve(HC_WRITE_OBJECT, (desc(SRC), BUF, 5, 0, 0), 10) == 0
     assert c.serve(HC_WRITE_OBJECT, (desc(SRC), BUF, 3, 0, 0), 11) == 0
@@ -64,7 +64,7 @@ def test_sends_on_credit_until_it_runs_out_and_set_the_own_bitmap_bit() -> None:
 
 
 def test_receives_hand_over_the_messages_and_truncate_to_the_buffer() -> None:
-    c, mem = credits([DST, 1, 16, 2], inbox=[b"first msg", b"second"])
+    c, mem = credits([DST, 1, 16, 2, 0], inbox=[b"first msg", b"second"])
     assert c.serve(HC_READ_OBJECT, (desc(DST), BUF, 5, 0, 0), 1) == 5
     assert mem.read(BUF, 6) == b"first\0"
     assert c.serve(HC_READ_OBJECT, (desc(DST), BUF, 16, 0, 0), 2) == 6
@@ -72,8 +72,45 @@ def test_receives_hand_over_the_messages_and_truncate_to_the_buffer() -> None:
     assert c.take_log() == {"ops": [[1, 11, desc(DST), BUF, 5, 0, 5], [2, 11, desc(DST), BUF, 16, 0, 6]]}
 
 
+def test_a_final_send_credit_answers_the_full_queue_once() -> None:
+    c, mem = credits([SRC, 0, 16, 1, 1])
+    mem.write(BUF, b"abcd")
+    assert c.serve(HC_WRITE_OBJECT, (desc(SRC), BUF, 4, 0, 0), 1) == 0
+    assert c.serve(HC_WRITE_OBJECT, (desc(SRC), BUF, 4, 0, 0), 2) == -7  # full: OP_NOT_ALLOWED
+    assert c.serve(HC_WRITE_OBJECT, (desc(SRC), BUF, 4, 0, 0), 3) is None  # polling: forwarded
+    assert c.take_log() == {
+        "ops": [[1, 12, desc(SRC), BUF, 4, 0, 0], [2, 12, desc(SRC), BUF, 4, 0, -7]],
+        "sent": [b"abcd", b"abcd"],
+    }
+
+
+def test_a_final_receive_credit_clears_the_own_bit_with_the_last_message_then_answers_empty() -> None:
+    c, mem = credits([DST, 1, 16, 2, 1], inbox=[b"one", b"two"])
+    addr, bit = comm_port_word(partition(), 0, 1)
+    mem.write(addr, struct.pack("<I", bit | 1))  # this port's bit, and another port's
+    assert c.serve(HC_READ_OBJECT, (desc(DST), BUF, 16, 0, 0), 1) == 3
+    assert struct.unpack("<I", mem.read(addr, 4))[0] == bit | 1  # a message is still waiting
+    assert c.serve(HC_READ_OBJECT, (desc(DST), BUF, 16, 0, 0), 2) == 3
+    assert struct.unpack("<I", mem.read(addr, 4))[0] == 1  # the queue is empty: only its own bit cleared
+    assert c.serve(HC_READ_OBJECT, (desc(DST), BUF, 16, 0, 0), 3) == -7
+    assert c.serve(HC_READ_OBJECT, (desc(DST), BUF, 16, 0, 0), 4) is None
+    # An empty queue from the start: refused once on credit too; errors before the empty check are not.
+    c, _ = credits([DST, 1, 16, 0, 1], inbox=[])
+    assert c.serve(HC_READ_OBJECT, (desc(DST), BAD, 16, 0, 0), 1) is None
+    assert c.serve(HC_READ_OBJECT, (desc(DST), BUF, 17, 0, 0), 1) is None
+    assert c.serve(HC_READ_OBJECT, (desc(DST), BUF, 16, 0, 0), 1) == -7
+
+
+def test_a_credit_that_is_not_final_never_refuses() -> None:
+    c, _ = credits([DST, 1, 16, 1, 0], inbox=[b"m"])
+    assert c.serve(HC_READ_OBJECT, (desc(DST), BUF, 16, 0, 0), 1) == 1
+    assert c.serve(HC_READ_OBJECT, (desc(DST), BUF, 16, 0, 0), 2) is None
+    c, _ = credits([SRC, 0, 16, 0, 0])
+    assert c.ports == {}  # nothing to give
+
+
 def test_everything_off_the_success_path_is_forwarded() -> None:
-    c, _ = credits([SRC, 0, 16, 4], [DST, 1, 16, 1], inbox=[b"m"])
+    c, _ = credits([SRC, 0, 16, 4, 1], [DST, 1, 16, 1, 1], inbox=[b"m"])
     forwarded = [
         (HC_WRITE_OBJECT, (desc(SRC), BAD, 4, 0, 0)),  # bad pointer: INVALID_PARAM from prtosd
         (HC_WRITE_OBJECT, (desc(SRC), BUF, 0, 0, 0)),  # size 0
@@ -92,11 +129,12 @@ def test_everything_off_the_success_path_is_forwarded() -> None:
 
 
 def test_new_credits_replace_the_old_ones_and_a_reset_drops_them() -> None:
-    c, _ = credits([SRC, 0, 16, 4])
+    c, _ = credits([SRC, 0, 16, 4, 0])
     c.load({})  # an hcall_ret without credits
     assert c.serve(HC_WRITE_OBJECT, (desc(SRC), BUF, 4, 0, 0), 0) is None
-    c.load({"credits": [[SRC, 0, 16, 1], [SRC, 5, 16, 1], [DST, 1, 16, 3]], "inbox": [b"x"]})
+    c.load({"credits": [[SRC, 0, 16, 1, 0], [SRC, 5, 16, 1, 0], [DST, 1, 16, 3, 1], [7, 0, 16, 1]], "inbox": [b"x"]})
     assert c.ports[DST].left == 1  # no more receives than messages handed over
-    assert len(c.ports) == 2  # the entry of an unknown direction is ignored
+    assert not c.ports[DST].final  # ... and then not the end of the queue
+    assert len(c.ports) == 2  # the entries of an unknown direction or of four fields are ignored
     c.clear()
     assert c.serve(HC_WRITE_OBJECT, (desc(SRC), BUF, 4, 0, 0), 0) is None
