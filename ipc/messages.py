@@ -33,6 +33,8 @@ MEM_CHUNK = 256 * 1024
 #: this many message bytes in one ``inbox`` or ``sent`` field.
 MAX_CREDIT_OPS = 1024
 MAX_CREDIT_BYTES = 256 * 1024
+#: The ``spin`` field of a ``result`` whose vCPU has no timer armed.
+SPIN_NEVER = 1 << 62
 U32 = (0, 0xFFFFFFFF)
 S32 = (-0x80000000, 0x7FFFFFFF)
 U64 = (0, 0xFFFFFFFFFFFFFFFF)
@@ -144,6 +146,9 @@ MESSAGES: dict[str, dict[str, Field]] = {
         "now": _int(S64),
         "instructions": _int(U64),
         "audit": _bytes(MAX_AUDIT, optional=True),
+        # A grant that ended inside a proven spin loop: the virtual µs of the vCPU's next timer
+        # (SPIN_NEVER: none armed). prtosd.supervisor may then give longer grants.
+        "spin": _int((0, SPIN_NEVER), optional=True),
         **_LOG_FIELDS,
     },
     # partition process → prtosd: a hypercall that needs global state, at virtual µs ``now``.

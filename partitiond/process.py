@@ -33,7 +33,7 @@ from typing import Any
 import zmq
 
 from hm.audit import EVENT, SHIP_MAX
-from ipc.messages import PROTOCOL_VERSION, ProtocolError, decode, pack, pack_unchecked
+from ipc.messages import PROTOCOL_VERSION, SPIN_NEVER, ProtocolError, decode, pack, pack_unchecked
 from partitiond.credits import PortCredits
 from partitiond.memory import AddressSpace
 from partitiond.vcpu import ResetMode, RunKind, VCpu
@@ -179,7 +179,9 @@ class PartitionProcess:
             if kind is _IDLE:  # the most frequent end of a grant: prtos_idle_self
                 return self.finish(seq, "idle", self.now, instructions)
             if kind is _BUDGET:
-                return self.finish(seq, "budget", until, instructions)
+                wake = v.spin_wake()  # in a proven spin: the HW µs of its next timer (prtosd.supervisor)
+                spin = None if wake is None else min(v.to_us(hw + wake), SPIN_NEVER)
+                return self.finish(seq, "budget", until, instructions, spin)
             if kind is _HALTED:
                 return self.finish(seq, "halted", self.now, instructions)
             if kind is _HYPERCALL:
@@ -232,10 +234,12 @@ class PartitionProcess:
             return None
         return self.credits.serve(nr, args, min(now, self.until))
 
-    def finish(self, seq: int, reason: str, now: int, instructions: int) -> None:
+    def finish(self, seq: int, reason: str, now: int, instructions: int, spin: int | None = None) -> None:
         self.now = now
         msg = {"t": "result", "v": PROTOCOL_VERSION, "seq": seq, "reason": reason, "now": now,
                "instructions": instructions}
+        if spin is not None:
+            msg["spin"] = spin
         if self.vcpu.audit_log:
             msg.update(self.audit(seq))
         if self.credits.ops:

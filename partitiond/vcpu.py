@@ -465,6 +465,10 @@ class VCpu:
         self._proof: _SpinProof | None = None
         self.spin_resume = True
         self.spin_resumed = 0  # chunks that resumed a kept proof without a probe (a statistic)
+        # (EIP, elapsed) at the end of the latest chunk that skipped iterations of a proven spin
+        # (spin_wake): still equal at the end of the run, the vCPU is in its loop, unchanged.
+        self._spun_at: tuple[int, int] | None = None
+        self._spun = False
         self._hidden = _Regs(self.uc, _HIDDEN_IDS)
         self._mmr = ctypes.create_string_buffer(32)  # a uc_x86_mmr (GDTR, IDTR), read raw
         self._io = tuple((r.base, r.base + r.no_ports) for r in self.partition.io_ranges)
@@ -742,6 +746,7 @@ class VCpu:
         if self._awaiting is not None:
             raise EngineError(f"hypercall {self._awaiting} is still waiting for complete_hypercall()")
         self._hw_base, self._elapsed, self._budget, self._run_instr = hw_cycles, 0, budget, 0
+        self._spun_at = None
         if self.halted:
             return self._result(RunKind.HALTED)
         while True:
@@ -757,6 +762,25 @@ class VCpu:
                 return outcome
 
     def _execute(self, chunk: int) -> RunResult | None:
+        """:meth:`_execute_chunk`, noting where a chunk that skipped a proven spin ends (:meth:`spin_wake`)."""
+        self._spun = False
+        outcome = self._execute_chunk(chunk)
+        self._spun_at = (self._eip, self._elapsed) if self._spun and outcome is None and not self._break else None
+        return outcome
+
+    def spin_wake(self) -> int | None:
+        """Cycles to the next timer if the run just ended inside a proven spin, else None.
+
+        A run that ends that way leaves the vCPU in a loop that only an interrupt or a write to
+        the memory it reads can leave (module docstring, spin fast-forward). Its process tells
+        prtosd (the ``spin`` field of ``result``): when every CPU's vCPU is in that state, the
+        next grants can reach the next timer of any of them in one go (prtosd.supervisor).
+        """
+        if self._spun_at != (self._eip, self._elapsed):
+            return None  # no skip in the last chunk, or an interrupt was delivered after it
+        return self._cycles_to_timer()
+
+    def _execute_chunk(self, chunk: int) -> RunResult | None:
         """Execute ``chunk`` cycles (no injection point inside), fast-forwarding a proven spin.
 
         Hypercalls served in place charge their cost inside the chunk, so what is left of it is
@@ -820,6 +844,7 @@ class VCpu:
                 skip = left - left % period
             self._account(skip)
             self.spin_skipped += skip
+            self._spun = skip > 0
             self._spin_window = SPIN_WINDOW_MIN
             return None, left - skip
         self._spin_window = min(SPIN_WINDOW_GROWTH * self._spin_window, SPIN_WINDOW_MAX)
@@ -893,6 +918,7 @@ class VCpu:
         self._account(skip)
         self.spin_skipped += skip
         self.spin_resumed += 1
+        self._spun = skip > 0
         return None, left - skip
 
     def _hidden_state(self) -> tuple[object, ...]:

@@ -71,6 +71,9 @@ from prtosd.timeline import RunRecorder
 #: (hypercalls are applied in virtual-time order); it bounds how late an interrupt raised from
 #: another CPU reaches a vCPU that is in the middle of a grant. ``PRTOSD_QUANTUM_US`` overrides it.
 QUANTUM_US = int(os.environ.get("PRTOSD_QUANTUM_US", "10000"))
+#: Grants of several quanta while every CPU spins (Supervisor._spin_horizon); ``PRTOSD_SPIN_GRANTS=0``
+#: gives one quantum at a time, the reference the tests compare with.
+SPIN_GRANTS = os.environ.get("PRTOSD_SPIN_GRANTS", "1") != "0"
 #: Wall-clock limits of the supervision of partition processes.
 START_TIMEOUT_S = 60.0
 #: A partition process that does not answer within this many wall seconds has hung (it is then
@@ -191,6 +194,10 @@ class Supervisor:
         self.obs = RunRecorder(self)  # audit stream and timeline file; never seen by guests
         self.port_credits = enabled_by_env()  # PRTOSD_PORT_CREDITS=0: every port call is forwarded
         self._credited: VcpuKey | None = None  # the vCPU whose grant is alone in its step (prtosd.credits)
+        # vCPUs whose latest grant ended inside a proven spin: (its end, µs of the next timer,
+        # control requests handled by then), and the end of this step's grants (_spin_horizon).
+        self._spinning: dict[VcpuKey, tuple[int, int, int]] = {}
+        self._horizon: int | None = None
         self._gave_up = False  # the latest grant ended with prtos_idle_self
 
     # -- start-up -------------------------------------------------------------------------------
@@ -406,6 +413,7 @@ class Supervisor:
                 for c in range(len(self.now)):
                     if self.now[c] == now and c not in self.decisions:
                         self.decisions[c] = self._decide(c)
+                self._horizon = self._spin_horizon(now)
                 grants = [g for c in range(len(self.now)) if self.now[c] == now and (g := self._begin(c, multi))]
                 if grants:
                     self._serve(grants)
@@ -499,7 +507,7 @@ class Supervisor:
         key = d.owner
         end = min(d.until, self.until - self.epoch_us)
         if multi:
-            end = min(end, now + QUANTUM_US)
+            end = min(end, self._horizon or now + QUANTUM_US)
         ext = self.pending_ext.pop(key, 0) if self.pending_ext else 0
         self.seq = seq = self.seq + 1
         self.stats.grants += 1
@@ -519,6 +527,39 @@ class Supervisor:
             except zmq.ZMQError:
                 pass  # a peer that is gone is noticed when next waited for
         return grant
+
+    def _spin_horizon(self, now: int) -> int | None:
+        """The end of this step's grants when they may span several quanta, else None.
+
+        Quanta exist so that what one CPU does reaches the others at a quantum boundary. When
+        every CPU stepping now resumes a vCPU whose previous grant ended at ``now`` inside a
+        proven spin (partitiond.vcpu, ``VCpu.spin_wake``) — no interrupt pending for it, no new
+        slot, nothing else applied since — none of them can act on anything before its next
+        timer. Their grants then end at the first quantum boundary (counted from ``now``, as
+        one quantum after another would) that is after the earliest of those timers, not after
+        the next step of any other CPU, and not past any slot end or the run's end: so every
+        grant ends where the quantum-by-quantum run ends one, and every process and the
+        supervisor see the same events at the same virtual times, with fewer round trips.
+        (Their timeline has one grant line where that run has one per quantum.)
+        """
+        if not self._spinning or not SPIN_GRANTS:
+            return None
+        requests = self.control.requests if self.control is not None else 0
+        wake, limit, others = NEVER, self.until - self.epoch_us, NEVER
+        for c, t in enumerate(self.now):
+            if t != now:
+                others = min(others, t)
+                continue
+            d = self.decisions.get(c)
+            if d is None or d.owner is None or d.slot_start:
+                return None
+            spin = self._spinning.get(d.owner)
+            if spin is None or spin[0] != now or spin[2] != requests or self.pending_ext.get(d.owner):
+                return None
+            wake = min(wake, spin[1])
+            limit = min(limit, d.until)
+        quanta = min((wake + 1 - now) // QUANTUM_US + 1, -(-(others - now) // QUANTUM_US), (limit - now) // QUANTUM_US)
+        return now + quanta * QUANTUM_US if quanta >= 2 else None
 
     def _alone(self, cpu: int, now: int) -> bool:
         """Whether the grant starting on ``cpu`` will be the only one of this step (port credits).
@@ -555,6 +596,8 @@ class Supervisor:
             if ready:
                 msg, g.head = g.head, None
                 assert msg is not None
+                if msg["t"] != "result" or "ops" in msg:
+                    self._spinning.clear()  # global state may change: no vCPU is known to spin on
                 if "ops" in msg and g.generation == self.generation:  # calls completed on credit come first
                     self.credits.replay(g, msg)
                 self.obs.vcpu_audit_due(msg["now"])  # what vCPUs did up to now comes first
@@ -624,6 +667,11 @@ class Supervisor:
         self.obs.grant_end(g, msg)
         self.now[g.cpu] = max(g.start, msg["now"])
         self.stats.instructions += msg["instructions"]
+        if "spin" in msg and msg["reason"] == "budget":
+            requests = self.control.requests if self.control is not None else 0
+            self._spinning[g.key] = (self.now[g.cpu], msg["spin"], requests)
+        else:
+            self._spinning.pop(g.key, None)
         if msg["reason"] == "idle":
             self.sched.cpus[g.cpu].idle_self()
             self._gave_up = True
@@ -687,6 +735,8 @@ class Supervisor:
 
     def apply(self, out: Outcome, caller: VcpuKey | None, now: int) -> None:
         """Carry out an operation's effects on the vCPU processes, print its console lines."""
+        if out.effects:
+            self._spinning.clear()
         self.obs.effects(out, caller, now)
         for line in out.console:
             self.console.hypervisor(line, now)
