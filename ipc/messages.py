@@ -45,6 +45,9 @@ class ProtocolError(ValueError):
     """A frame that is not a valid message of this protocol version."""
 
 
+_INT_ONLY = {int}
+
+
 @dataclass(frozen=True, slots=True)
 class Field:
     """One field: its Python type, and a numeric range or a maximum length."""
@@ -85,7 +88,12 @@ class Field:
         if kind in (str, bytes) and max_len is not None and self.item is None:
             return lambda v: type(v) is kind and len(v) <= max_len
         if kind is list and max_len is not None and self.item is not None:
-            item = self.item.quick()  # ints, bytes, or lists of them (port credits and their log)
+            if self.item.kind is int and self.item.range is not None:  # a list of ints: checked in C
+                ilo, ihi = self.item.range
+                return lambda v: type(v) is list and len(v) <= max_len and (
+                    not v or (set(map(type, v)) == _INT_ONLY and ilo <= min(v) and max(v) <= ihi)
+                )
+            item = self.item.quick()  # bytes, or lists of ints (port credits and their log)
             return lambda v: type(v) is list and len(v) <= max_len and all(map(item, v))
         return lambda v: False
 

@@ -65,12 +65,14 @@ class PortCredits:
             for p in partition.ports
         }
         self.ports: dict[int, Credit] = {}
+        self._bits_set: set[int] = set()  # ports whose bit this grant has set (nobody else writes it meanwhile)
         self.ops: list[list[int]] = []
         self.sent: list[bytes] = []
 
     def load(self, msg: dict[str, Any]) -> None:
         """Take the credits of a ``run``/``hcall_ret`` (none if absent); malformed entries are ignored."""
         self.ports = {}
+        self._bits_set.clear()
         credits = msg.get("credits")
         if not credits:
             return
@@ -90,6 +92,7 @@ class PortCredits:
 
     def clear(self) -> None:
         self.ports = {}
+        self._bits_set.clear()
 
     def serve(self, nr: int, args: tuple[int, ...] | list[int], now: int) -> int | None:
         """Complete a queuing send/receive on credit and return its result, or None to forward it."""
@@ -109,7 +112,9 @@ class PortCredits:
             data = self.memory.read(buf, size)
             if credit.left > 0:
                 # As the supervisor's send does: its replay then finds the bit set.
-                set_comm_port_bits(self.memory, self.bits.get(desc & 0x3FF, ()), True)
+                if desc & 0x3FF not in self._bits_set:
+                    set_comm_port_bits(self.memory, self.bits.get(desc & 0x3FF, ()), True)
+                    self._bits_set.add(desc & 0x3FF)
                 result = 0
             else:
                 result = OP_NOT_ALLOWED  # the queue is full

@@ -12,7 +12,6 @@ the partition's areas, then the comm-port bitmap; blocks are ``part_ctrl_table_s
 from __future__ import annotations
 
 import ctypes
-import struct
 from collections.abc import Iterable
 from ctypes import LittleEndianStructure, c_int8, c_int32, c_uint8, c_uint16, c_uint32
 from typing import Protocol
@@ -160,10 +159,10 @@ def set_comm_port_bits(memory: GuestBytes, words: Iterable[tuple[int, int]], on:
     credited send may both set the same bit.
     """
     for addr, bit in words:
-        (w,) = struct.unpack("<I", memory.read(addr, 4))
+        w = int.from_bytes(memory.read(addr, 4), "little")
         new = (w | bit) if on else (w & ~bit)
         if new != w:
-            memory.write(addr, struct.pack("<I", new))
+            memory.write(addr, new.to_bytes(4, "little"))
 
 
 def pct_array_size(partition: Partition) -> int:

@@ -8,6 +8,7 @@ PRTOS_OP_NOT_ALLOWED (§8.2).
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,7 +44,12 @@ class Descriptor:
 
     @classmethod
     def decode(cls, d: int) -> Descriptor:
-        return cls((d >> 24) & 0x7F, (d >> 20) & 0xF, (d >> 10) & 0x3FF, d & 0x3FF)
+        return _decode(d)
+
+
+@functools.lru_cache(maxsize=1024)  # a partition uses a few descriptors, once per port call each
+def _decode(d: int) -> Descriptor:
+    return Descriptor((d >> 24) & 0x7F, (d >> 20) & 0xF, (d >> 10) & 0x3FF, d & 0x3FF)
 
 
 Op = Callable[["Supervisor", "VcpuKey", Descriptor, list[int], int], Outcome]
