@@ -101,20 +101,35 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+#: path → (mtime ns, size, inode, SHA-256) of every file hashed in this process: the partitions of
+#: one system, and the builds of a test run, check the same SDK sources and headers.
+_DIGESTS: dict[str, tuple[int, int, int, str]] = {}
+
+
 class _Hasher:
-    """Content hashes of files, memoised for the duration of one build."""
+    """Content hashes of files, looked at once per build; read again only when their ``stat`` changed."""
 
     def __init__(self) -> None:
-        self._memo: dict[Path, str | None] = {}
+        self._memo: dict[str, str | None] = {}  # this build's answers (hundreds of header checks)
 
-    def file(self, path: Path) -> str | None:
+    def file(self, path: Path | str) -> str | None:
         """SHA-256 of the file's content, or None if it cannot be read."""
-        if path not in self._memo:
-            try:
-                self._memo[path] = _sha(path.read_bytes())
-            except OSError:
-                self._memo[path] = None
-        return self._memo[path]
+        name = str(path)
+        if name in self._memo:
+            return self._memo[name]
+        try:
+            st = os.stat(name)
+            known = _DIGESTS.get(name)
+            if known is not None and known[:3] == (st.st_mtime_ns, st.st_size, st.st_ino):
+                digest: str | None = known[3]
+            else:
+                with open(name, "rb") as f:
+                    digest = _sha(f.read())
+                _DIGESTS[name] = (st.st_mtime_ns, st.st_size, st.st_ino, digest)
+        except OSError:
+            digest = None
+        self._memo[name] = digest
+        return digest
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -188,7 +203,7 @@ class _Builder:
         except (OSError, ValueError):
             return None
         for dep, digest in data.get("deps", []):
-            if self.hasher.file(Path(dep)) != digest:
+            if self.hasher.file(dep) != digest:
                 return None
         if not obj.is_file():
             return None
@@ -207,7 +222,7 @@ class _Builder:
         resolved = sorted({str(d if d.is_absolute() else (source.parent / d).resolve()) for d in deps})
         entries = []
         for d in resolved:
-            digest = self.hasher.file(Path(d))
+            digest = self.hasher.file(d)
             if digest is not None:
                 entries.append([d, digest])
         sha = _sha(data)
