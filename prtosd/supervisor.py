@@ -15,6 +15,8 @@ hypercall, fault and grant end; these are applied only when every running grant 
 one, smallest (virtual time, CPU id) first — so global state changes in an order fixed by the
 virtual times alone, and console output is byte-identical from one run to the next whatever
 the host does. Idle time is skipped: an idle CPU jumps to its next scheduling point at once.
+When every CPU of a step spins in a proven loop, their grants span the quanta up to the one
+where the first of them can act again (:meth:`Supervisor._spin_horizon`).
 
 Guest memory is shared with the partition processes through files in the run directory, so
 the supervisor reads and writes hypercall buffers directly while the calling vCPU waits.
