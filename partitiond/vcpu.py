@@ -103,7 +103,7 @@ import ctypes
 import fcntl
 import os
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
@@ -676,10 +676,13 @@ class VCpu:
 
     def _overlaps_code(self, addr: int, end: int) -> bool:
         """True if ``[addr, end)`` overlaps a block of the block table."""
-        for page in range(addr >> 12, ((end - 1) >> 12) + 1):
-            if any(pc < end and addr < pc + size for pc, size in self._code_pages.get(page, ())):
-                return True
-        return False
+        first, last = addr >> 12, (end - 1) >> 12
+        if last - first >= len(self._code_pages):  # a long range (a guest may pass any size): the pages with code
+            pages: Iterable[int] = [p for p in self._code_pages if first <= p <= last]
+        else:
+            pages = range(first, last + 1)
+        blocks = self._code_pages
+        return any(pc < end and addr < pc + size for page in pages for pc, size in blocks.get(page, ()))
 
     def _forget(self) -> None:
         """Drop every learnt block count (translated code is dropped by the caller)."""

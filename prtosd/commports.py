@@ -34,6 +34,7 @@ flagged ``unmapped`` or a MemoryBlock can then be copied like any other range.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections import deque
 from dataclasses import dataclass, field
@@ -212,24 +213,16 @@ def _s64(raw: bytes, off: int) -> int:
     return struct.unpack_from("<q", raw, off)[0]
 
 
-#: Outcomes are immutable: the plain ones of the port calls are made once (a send or receive per message).
-_PLAIN: dict[tuple[PrtosError, int | None], Outcome] = {}
-
-
+# Outcomes are immutable: the plain ones of the port calls (a send or receive per message) are
+# made once; the cache is bounded, whatever values a guest's calls produce.
+@functools.lru_cache(maxsize=256)
 def _err(code: PrtosError) -> Outcome:
-    out = _PLAIN.get((code, None))
-    if out is None:
-        out = _PLAIN[code, None] = Outcome(code)
-    return out
+    return Outcome(code)
 
 
+@functools.lru_cache(maxsize=256)
 def _ok(value: int | None = None) -> Outcome:
-    out = _PLAIN.get((PrtosError.OK, value))
-    if out is None:
-        out = Outcome(PrtosError.OK, value=value)
-        if value is None or 0 <= value <= 0xFFFF:  # byte counts and ids: a bounded set
-            _PLAIN[PrtosError.OK, value] = out
-    return out
+    return Outcome(PrtosError.OK, value=value)
 
 
 class CommPorts:
