@@ -101,7 +101,8 @@ class PortCredits:
         desc, buf, size = args[0], args[1], args[2]
         if (desc >> 24) & 0x7F != OBJ_CLASS_QUEUING_PORT or (desc >> 10) & 0x3FF != self.pid:
             return None
-        credit = self.ports.get(desc & 0x3FF)
+        port = desc & 0x3FF
+        credit = self.ports.get(port)
         if credit is None or not 0 < size <= credit.max_len:
             return None
         if credit.left <= 0 and not credit.final:
@@ -112,9 +113,9 @@ class PortCredits:
             data = self.memory.read(buf, size)
             if credit.left > 0:
                 # As the supervisor's send does: its replay then finds the bit set.
-                if desc & 0x3FF not in self._bits_set:
-                    set_comm_port_bits(self.memory, self.bits.get(desc & 0x3FF, ()), True)
-                    self._bits_set.add(desc & 0x3FF)
+                if port not in self._bits_set:
+                    set_comm_port_bits(self.memory, self.bits.get(port, ()), True)
+                    self._bits_set.add(port)
                 result = 0
             else:
                 result = OP_NOT_ALLOWED  # the queue is full
@@ -127,7 +128,7 @@ class PortCredits:
                 self.memory.write(buf, data)
                 result = len(data)
                 if credit.left == 1 and credit.final:  # the queue is now empty: as the supervisor's receive
-                    set_comm_port_bits(self.memory, self.bits.get(desc & 0x3FF, ()), False)
+                    set_comm_port_bits(self.memory, self.bits.get(port, ()), False)
             else:
                 result = OP_NOT_ALLOWED  # the queue is empty
         if credit.left > 0:

@@ -162,16 +162,14 @@ class AddressSpace:
     def find(self, addr: int) -> Mapping | None:
         """The mapping containing ``addr``."""
         for m in self.mappings:
-            if m.virt <= addr < m.end:
+            if m.virt <= addr < m.virt + m.size:  # not ``m.end``: every guest access comes here
                 return m
         return None
 
     def _within(self, addr: int, length: int) -> Mapping | None:
         """The mapping holding all of ``[addr, addr+length)``, if one does (the common case of every access)."""
-        for m in self.mappings:
-            if m.virt <= addr < m.virt + m.size:
-                return m if addr + length <= m.virt + m.size else None
-        return None
+        m = self.find(addr)
+        return m if m is not None and addr + length <= m.virt + m.size else None
 
     def check(self, addr: int, length: int, *, write: bool = False, allow_null: bool = False) -> bool:
         """True if the guest buffer ``[addr, addr+length)`` passes the checks of §1.2."""

@@ -546,7 +546,7 @@ class Supervisor:
         """
         if not self._spinning or not SPIN_GRANTS:
             return None
-        requests = self.control.requests if self.control is not None else 0
+        requests = self._control_requests()
         wake, limit, others = NEVER, self.until - self.epoch_us, NEVER
         for c, t in enumerate(self.now):
             if t != now:
@@ -562,6 +562,10 @@ class Supervisor:
             limit = min(limit, d.until)
         quanta = min((wake + 1 - now) // QUANTUM_US + 1, -(-(others - now) // QUANTUM_US), (limit - now) // QUANTUM_US)
         return now + quanta * QUANTUM_US if quanta >= 2 else None
+
+    def _control_requests(self) -> int:
+        """Control requests handled so far: a spin noted before the latest one is not relied on."""
+        return self.control.requests if self.control is not None else 0
 
     def _alone(self, cpu: int, now: int) -> bool:
         """Whether the grant starting on ``cpu`` will be the only one of this step (port credits).
@@ -670,8 +674,7 @@ class Supervisor:
         self.now[g.cpu] = max(g.start, msg["now"])
         self.stats.instructions += msg["instructions"]
         if "spin" in msg and msg["reason"] == "budget":
-            requests = self.control.requests if self.control is not None else 0
-            self._spinning[g.key] = (self.now[g.cpu], msg["spin"], requests)
+            self._spinning[g.key] = (self.now[g.cpu], msg["spin"], self._control_requests())
         else:
             self._spinning.pop(g.key, None)
         if msg["reason"] == "idle":
