@@ -41,7 +41,7 @@ def run_remote(config: Path, until: str, tmp: Path, keys: Path) -> tuple[float, 
     run_dir = Path(tempfile.mkdtemp(dir=tmp))
     t0 = time.perf_counter()
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "prtosd.cli", "start", str(config), "--until", until, "--run-dir", str(run_dir),
+        [sys.executable, "-m", "prtosd", "start", str(config), "--until", until, "--run-dir", str(run_dir),
          "--listen", f"tcp://{ADDRESS}:0", "--keys", str(keys)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip

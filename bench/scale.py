@@ -64,7 +64,7 @@ def scale_xml(n: int) -> str:
 
 
 def _start(config: Path, run_dir: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "prtosd.cli", "start", str(config), "--run-dir", str(run_dir), "--serve"]
+    cmd = [sys.executable, "-m", "prtosd", "start", str(config), "--run-dir", str(run_dir), "--serve"]
     with (run_dir.parent / f"{run_dir.name}.stderr").open("wb") as err:
         proc = subprocess.Popen(
             [*cmd, "--until", "0s"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,

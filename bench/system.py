@@ -84,7 +84,7 @@ def run(config: Path, until: str, tmp: Path, spawn: str = "fork", *args: str) ->
     run_dir = Path(tempfile.mkdtemp(dir=tmp))
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "prtosd.cli", "start", str(config), "--until", until, "--run-dir", str(run_dir), *args],
+        [sys.executable, "-m", "prtosd", "start", str(config), "--until", until, "--run-dir", str(run_dir), *args],
         capture_output=True, text=True, check=False, env={**os.environ, "PRTOSD_SPAWN": spawn},
     )  # fmt: skip
     wall = time.perf_counter() - t0

@@ -56,7 +56,7 @@ class RunningSystem:
         self.run_dir = run_dir
         self.stdout_path = run_dir.with_name(run_dir.name + ".stdout")
         self.stderr_path = run_dir.with_name(run_dir.name + ".stderr")
-        cmd = [sys.executable, "-m", "prtosd.cli", "start", str(config), "--run-dir", str(run_dir)]
+        cmd = [sys.executable, "-m", "prtosd", "start", str(config), "--run-dir", str(run_dir)]
         cmd += ["--serve", "--until", "0s", *args]
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)

@@ -75,6 +75,10 @@ class ProcessHandle(Protocol):
 class Spawner(Protocol):
     """Starts the partition process of one vCPU."""
 
+    def request(self, key: VcpuKey) -> None:
+        """Ask for the process now; :meth:`spawn` of the same key takes it (meanwhile, the caller
+        goes on with its own start-up)."""
+
     def spawn(self, key: VcpuKey) -> ProcessHandle: ...
 
     def close(self) -> None: ...
@@ -93,6 +97,9 @@ class ExecSpawner:
 
     def __init__(self, config: Path, run_dir: Path, endpoint: str, token_file: Path):
         self.config, self.run_dir, self.endpoint, self.token_file = config, run_dir, endpoint, token_file
+
+    def request(self, key: VcpuKey) -> None:
+        pass  # a fresh interpreter is started by spawn(), which does not wait for it anyway
 
     def spawn(self, key: VcpuKey) -> subprocess.Popen[bytes]:
         cmd = [
@@ -153,12 +160,14 @@ class ForkedProcess:
 class ForkServer:
     """prtosd's end of the fork server: spawn requests out, pids and exit statuses back."""
 
-    def __init__(self, config: Path, log: Path | None = None):
+    def __init__(self, config: Path | None, log: Path | None = None):
         """Start the server; it imports and loads while the caller goes on (see :func:`prestart`).
 
-        ``log``: the server's own stderr (default: ours — it is quiet unless something is wrong).
+        ``config`` None: the server imports, then waits for :meth:`load` to name the configuration
+        (see :func:`prelaunch`). ``log``: the server's own stderr (default: ours — it is quiet
+        unless something is wrong).
         """
-        self.config = config.resolve()
+        self.config = config.resolve() if config is not None else None
         self.run_dir: Path | None = None
         self.endpoint = ""
         self.token_file = Path()
@@ -166,7 +175,7 @@ class ForkServer:
         with contextlib.ExitStack() as stack:
             err = stack.enter_context(log.open("wb")) if log is not None else None
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "prtosd.spawner", "--config", str(self.config)],
+                [sys.executable, "-m", "prtosd.spawner", *(["--config", str(self.config)] if self.config else [])],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, start_new_session=True,
             )  # fmt: skip
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -177,9 +186,16 @@ class ForkServer:
         self._children: dict[int, ForkedProcess] = {}
         self._early: dict[int, int] = {}  # exit statuses that arrived before their spawn reply
         self._spawned: list[dict[str, Any]] = []
+        self._requested: set[VcpuKey] = set()
         self.ready = False
         self.error: str | None = None
         self.gone = False
+
+    def load(self, config: Path) -> None:
+        """Name the configuration to a server started without one (it loads it once imported)."""
+        self.config = config.resolve()
+        self._out.write(msgpack.packb({"op": "load", "config": str(self.config)}))
+        self._out.flush()
 
     def bind(self, run_dir: Path, endpoint: str, token_file: Path) -> ForkServer:
         """The run its children belong to: their logs, the supervisor's endpoint, the token."""
@@ -242,9 +258,9 @@ class ForkServer:
                     return f"the partition fork server exited:\n{tail}"
         return "the partition fork server exited"
 
-    def spawn(self, key: VcpuKey) -> ForkedProcess:
+    def request(self, key: VcpuKey) -> None:
+        """Send the spawn request: the server forks as soon as it is ready, while we go on."""
         assert self.run_dir is not None, "bind() the fork server to a run first"
-        deadline = time.monotonic() + READY_TIMEOUT_S
         request = {"op": "spawn", "partition": key[0], "vcpu": key[1], "log": str(log_path(self.run_dir, key))}
         request |= {"run_dir": str(self.run_dir), "endpoint": self.endpoint, "token_file": str(self.token_file)}
         try:
@@ -253,6 +269,13 @@ class ForkServer:
         except OSError:
             self.drain(0)
             raise SpawnError(self._failure()) from None
+        self._requested.add(key)
+
+    def spawn(self, key: VcpuKey) -> ForkedProcess:
+        if key not in self._requested:
+            self.request(key)
+        self._requested.discard(key)
+        deadline = time.monotonic() + READY_TIMEOUT_S
         while True:
             for i, msg in enumerate(self._spawned):
                 if tuple(msg["key"]) == key:
@@ -285,8 +308,11 @@ class ForkServer:
         """Close the request pipe: the server exits (its children have been stopped by then)."""
         with contextlib.suppress(OSError):
             self._out.close()
+        deadline = time.monotonic() + 5.0
+        while not self.gone and (left := deadline - time.monotonic()) > 0:
+            self.drain(left)  # its reply pipe closes as it exits: no polling of its pid meanwhile
         try:
-            self.proc.wait(timeout=5.0)
+            self.proc.wait(timeout=max(0.0, deadline - time.monotonic()) + 0.1)
         except subprocess.TimeoutExpired:
             self.proc.kill()  # ours, by pid
             self.proc.wait()
@@ -306,12 +332,29 @@ def _mode() -> str:
     return mode
 
 
+def prelaunch() -> None:
+    """Start the fork server before anything else of ``prtosd start`` is imported (the command's
+    own imports and the server's then overlap from the first millisecond); :func:`prestart` names
+    the configuration once the command line is parsed."""
+    global _prestarted
+    with contextlib.suppress(SpawnError, OSError):
+        if _prestarted is None and _mode() == "fork":
+            _prestarted = ForkServer(None)
+
+
 def prestart(config: Path) -> None:
     """Start the fork server now, so that its imports overlap prtosd's own start-up (imports,
     configuration checks, image builds); :func:`make_spawner` picks it up. Harmless if prtosd
     never gets that far: the server exits when prtosd does (its request pipe closes), and
-    :func:`discard_prestarted` stops it at once when prtosd goes on living (an in-process caller)."""
+    :func:`discard_prestarted` stops it at once when prtosd goes on living (an in-process caller).
+    A server :func:`prelaunch` started is told the configuration instead."""
     global _prestarted
+    if _prestarted is not None and _prestarted.config is None and not _prestarted.gone:
+        try:
+            _prestarted.load(config)
+            return
+        except OSError:
+            discard_prestarted()
     if _prestarted is not None and (_prestarted.config != config.resolve() or _prestarted.gone):
         discard_prestarted()  # left by an earlier start in this process that stopped before running
     with contextlib.suppress(SpawnError, OSError):
@@ -392,8 +435,24 @@ def _child(req: dict[str, Any], system: Any, parent: int, close_fds: list[int], 
         os._exit(code)
 
 
-def serve(config: Path) -> int:
-    """Pre-load, say ``ready``, then fork a child per request and report exits until stdin closes."""
+def _await_config(req_fd: int, unpacker: msgpack.Unpacker) -> Path | None:
+    """The configuration named by the first request (``load``), or None if the pipe closes first."""
+    while True:
+        for req in unpacker:
+            if req.get("op") == "load":
+                return Path(req["config"])
+        data = os.read(req_fd, 65536)
+        if not data:
+            return None
+        unpacker.feed(data)
+
+
+def serve(config: Path | None) -> int:
+    """Pre-load, say ``ready``, then fork a child per request and report exits until stdin closes.
+
+    Without ``config``, the first request names it (``load``): the server was started before
+    prtosd had parsed its command line, and imports meanwhile.
+    """
     req_fd, reply_fd = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
@@ -409,6 +468,10 @@ def serve(config: Path) -> int:
         import partitiond.process  # noqa: F401  (the point: every child starts with it imported)
         from prtosd.config import ConfigError, load_system
 
+        unpacker = msgpack.Unpacker()
+        if config is None and (config := _await_config(req_fd, unpacker)) is None:
+            return 0  # prtosd stopped before naming a configuration
+
         try:
             system = load_system(config, checks=False)
         except ConfigError as exc:
@@ -422,8 +485,37 @@ def serve(config: Path) -> int:
         reply({"t": "ready"})
         sel = selectors.DefaultSelector()
         sel.register(req_fd, selectors.EVENT_READ, None)
-        unpacker = msgpack.Unpacker()
+
+        def handle(req: dict[str, Any]) -> None:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            if req["op"] == "log":
+                log = os.open(req["path"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+                os.dup2(log, 1)
+                os.dup2(log, 2)
+                os.close(log)
+                return
+            me = os.getpid()
+            ready_r, ready_w = os.pipe()
+            try:
+                pid = os.fork()
+            except OSError as exc:  # out of processes or memory: that vCPU's start fails
+                os.close(ready_r)
+                os.close(ready_w)
+                reply({"t": "failed", "key": [req["partition"], req["vcpu"]], "msg": f"fork: {exc}"})
+                return
+            if pid == 0:
+                pidfds = [k.fd for k in sel.get_map().values() if k.data is not None]
+                _child(req, system, me, [req_fd, reply_fd, sel.fileno(), ready_r, *pidfds], ready_w)
+            os.close(ready_w)
+            os.read(ready_r, 1)  # EOF once the child has its own session (or has died)
+            os.close(ready_r)
+            sel.register(os.pidfd_open(pid), selectors.EVENT_READ, pid)
+            reply({"t": "spawned", "key": [req["partition"], req["vcpu"]], "pid": pid})
+
         while True:
+            for req in unpacker:  # also those that came along with the configuration's name
+                handle(req)
             for skey, _ in sel.select():
                 if skey.data is not None:  # a child's pidfd: it exited
                     pid = skey.data
@@ -436,41 +528,13 @@ def serve(config: Path) -> int:
                 if not data:
                     return 0  # prtosd closed the pipe or is gone: our children notice on their own
                 unpacker.feed(data)
-                for req in unpacker:
-                    if req["op"] == "log":
-                        sys.stdout.flush()
-                        sys.stderr.flush()
-                        log = os.open(req["path"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-                        os.dup2(log, 1)
-                        os.dup2(log, 2)
-                        os.close(log)
-                        continue
-                    sys.stdout.flush()
-                    sys.stderr.flush()
-                    me = os.getpid()
-                    ready_r, ready_w = os.pipe()
-                    try:
-                        pid = os.fork()
-                    except OSError as exc:  # out of processes or memory: that vCPU's start fails
-                        os.close(ready_r)
-                        os.close(ready_w)
-                        reply({"t": "failed", "key": [req["partition"], req["vcpu"]], "msg": f"fork: {exc}"})
-                        continue
-                    if pid == 0:
-                        pidfds = [k.fd for k in sel.get_map().values() if k.data is not None]
-                        _child(req, system, me, [req_fd, reply_fd, sel.fileno(), ready_r, *pidfds], ready_w)
-                    os.close(ready_w)
-                    os.read(ready_r, 1)  # EOF once the child has its own session (or has died)
-                    os.close(ready_r)
-                    sel.register(os.pidfd_open(pid), selectors.EVENT_READ, pid)
-                    reply({"t": "spawned", "key": [req["partition"], req["vcpu"]], "pid": pid})
     except BrokenPipeError:
         return 0  # prtosd is gone
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="prtosd.spawner", description="Partition fork server (started by prtosd).")
-    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--config", type=Path, help="default: named by the first request")
     args = parser.parse_args(argv)
     code = serve(args.config)
     sys.stdout.flush()

@@ -224,6 +224,17 @@ class Supervisor:
                     "hosts: start with --listen tcp://ADDRESS:PORT --keys DIR"
                 )
             self.remote.listen()
+        local = [
+            (part.id, v)
+            for part in self.system.partitions
+            for v in range(part.no_vcpus)
+            if self.system.cpu_of(part.id, v) is not None and not self._is_remote(part.id)
+        ]
+        try:  # the fork server forks them while we load the images (they map memory, then wait)
+            for key in local:
+                self.spawner.request(key)
+        except SpawnError as exc:
+            raise SupervisorError(str(exc)) from None
         statuses: dict[int, ImageStatus] = {}
         for part in self.system.partitions:
             if self._is_remote(part.id):

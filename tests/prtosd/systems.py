@@ -63,7 +63,7 @@ def system_xml(
 def run_prtosd(config: Path, run_dir: Path, *args: str, timeout: float = 120) -> Run:
     """``prtosd start`` as a child process of the test, with its own run directory."""
     proc = subprocess.run(
-        [sys.executable, "-m", "prtosd.cli", "start", str(config), "--run-dir", str(run_dir), *args],
+        [sys.executable, "-m", "prtosd", "start", str(config), "--run-dir", str(run_dir), *args],
         capture_output=True,
         text=True,
         timeout=timeout,

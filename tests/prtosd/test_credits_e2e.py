@@ -142,7 +142,7 @@ def queue_system() -> str:
 def run(config: Path, run_dir: Path, until: str, credits: bool) -> dict[str, bytes]:
     """``prtosd start`` to ``until``; the console, timeline and every memory file it leaves."""
     env = {**os.environ, "PRTOSD_PORT_CREDITS": "1" if credits else "0"}
-    cmd = [sys.executable, "-m", "prtosd.cli", "start", str(config), "--until", until, "--run-dir", str(run_dir)]
+    cmd = [sys.executable, "-m", "prtosd", "start", str(config), "--until", until, "--run-dir", str(run_dir)]
     proc = subprocess.run(cmd, capture_output=True, timeout=300, check=False, env=env)
     assert proc.returncode == 0, proc.stderr.decode()
     assert b"credited port operations dropped" not in proc.stderr

@@ -240,7 +240,7 @@ def test_logs_survive_kill_9_of_prtosd(tmp_path: Path) -> None:
     config.write_text(with_traces(xml))
     run_dir = tmp_path / "run"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "prtosd.cli", "start", str(config), "--run-dir", str(run_dir), "--until", "100s"],
+        [sys.executable, "-m", "prtosd", "start", str(config), "--run-dir", str(run_dir), "--until", "100s"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

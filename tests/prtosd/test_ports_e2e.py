@@ -95,7 +95,7 @@ def run_system(tmp_path: Path, xml: str) -> subprocess.CompletedProcess[str]:
     cmd = [
         sys.executable,
         "-m",
-        "prtosd.cli",
+        "prtosd",
         "start",
         str(config),
         "--until",

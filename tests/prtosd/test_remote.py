@@ -107,7 +107,7 @@ def placement(connect: str = "60s", grant: str = "10s") -> str:
 
 
 def prtosd(config: Path, run_dir: Path, *args: str) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "prtosd.cli", "start", str(config), "--run-dir", str(run_dir), *args]
+    cmd = [sys.executable, "-m", "prtosd", "start", str(config), "--run-dir", str(run_dir), *args]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -167,7 +167,7 @@ def local_and_remote(tmp_path: Path, keys: Path, local_xml: str, placed_xml: str
     local = tmp_path / "local.xml"
     local.write_text(local_xml)
     ref = subprocess.run(
-        [sys.executable, "-m", "prtosd.cli", "start", str(local), "--run-dir", str(tmp_path / "run-local"), *until],
+        [sys.executable, "-m", "prtosd", "start", str(local), "--run-dir", str(tmp_path / "run-local"), *until],
         capture_output=True,
         timeout=300,
         check=False,

@@ -29,7 +29,7 @@ def test_gantt_of_a_run_with_hm_events_and_a_reset(start_system, tmp_path: Path)
     assert run.returncode == 0, run.stderr
     out = tmp_path / "gantt.png"
     proc = subprocess.run(
-        [sys.executable, "-m", "prtosd.cli", "report", "--gantt", str(out), "--run-dir", str(run.run_dir)],
+        [sys.executable, "-m", "prtosd", "report", "--gantt", str(out), "--run-dir", str(run.run_dir)],
         capture_output=True,
         text=True,
         check=False,
@@ -45,7 +45,7 @@ def test_gantt_of_a_run_with_hm_events_and_a_reset(start_system, tmp_path: Path)
 
 def test_report_without_a_timeline_is_an_error(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "prtosd.cli", "report", "--gantt", str(tmp_path / "g.png"), "--run-dir", str(tmp_path)],
+        [sys.executable, "-m", "prtosd", "report", "--gantt", str(tmp_path / "g.png"), "--run-dir", str(tmp_path)],
         capture_output=True,
         text=True,
         check=False,

@@ -96,7 +96,7 @@ def test_prtosd_names_a_bad_rss_threshold(tmp_path: Path, monkeypatch) -> None:
     config = tmp_path / "system.xml"
     config.write_text(TWO)
     proc = subprocess.run(
-        [sys.executable, "-m", "prtosd.cli", "start", str(config), "--until", "1ms", "--run-dir", str(tmp_path / "r")],
+        [sys.executable, "-m", "prtosd", "start", str(config), "--until", "1ms", "--run-dir", str(tmp_path / "r")],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert proc.returncode != 0

@@ -181,3 +181,65 @@ def test_prestart_replaces_a_server_left_for_another_config(tmp_path: Path, monk
         assert spawner._prestarted is not None and spawner._prestarted.config == second.resolve()
     finally:
         spawner.discard_prestarted()
+
+
+def test_a_prelaunched_server_learns_its_config_from_prestart(tmp_path: Path, monkeypatch) -> None:
+    """`prtosd start` launches the server before parsing its command line; prestart names the config."""
+    from prtosd import spawner
+
+    monkeypatch.delenv("PRTOSD_SPAWN", raising=False)
+    config = tmp_path / "system.xml"
+    config.write_text(XML)
+    spawner.prelaunch()
+    early = spawner._prestarted
+    assert early is not None and early.config is None
+    spawner.prestart(config)
+    assert spawner._prestarted is early and early.config == config.resolve()  # the same process, told
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    server = make_spawner(config, run_dir, f"ipc://{run_dir / 'nobody.sock'}", tmp_path / "token")
+    try:
+        assert server is early
+        server.request((5, 0))  # asked for early: the server forks while we go on
+        server.request((6, 0))
+        late, first = server.spawn((6, 0)), server.spawn((5, 0))  # taken in any order
+        assert late.pid != first.pid
+        assert first.wait(timeout=30) == 2 and late.wait(timeout=30) == 2
+        assert "no partition 5" in log_path(run_dir, (5, 0)).read_text()
+        assert "no partition 6" in log_path(run_dir, (6, 0)).read_text()
+    finally:
+        server.close()
+    assert server.proc.returncode == 0
+
+
+def test_a_prelaunched_server_exits_when_no_config_comes(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("PRTOSD_SPAWN", raising=False)
+    server = ForkServer(None)
+    server._out.close()  # prtosd stopped before naming a configuration
+    try:
+        assert server.proc.wait(timeout=60) == 0
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("args", [["start", "--help"], ["start", "--until", "soon", "x.xml"]])
+def test_the_prtosd_command_leaves_no_server_when_start_stops_early(tmp_path: Path, args: list[str]) -> None:
+    """`python -m prtosd start` launches the fork server first; a start that never runs stops it."""
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "prtosd", *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    ours = psutil.Process(proc.pid)
+    servers: set[int] = set()
+    while proc.poll() is None:
+        try:
+            servers |= {c.pid for c in ours.children(recursive=True)}
+        except psutil.NoSuchProcess:
+            break
+    proc.wait(timeout=60)
+    assert servers  # the fork server was launched before the command line was parsed
+    assert all(_gone(pid) for pid in servers)  # and stopped (and reaped) by prtosd before it exited
+    out, err = proc.communicate(timeout=60)  # (the server shares prtosd's stderr: read after the check)
+    assert proc.returncode == (0 if "--help" in args else 2), err.decode()
+    assert (b"Usage:" in out) if "--help" in args else b"soon" in err

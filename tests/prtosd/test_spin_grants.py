@@ -46,7 +46,7 @@ def grant_lines(run_dir: Path) -> int:
 def run(config: Path, run_dir: Path, until: str, spin_grants: bool, quantum_us: int = 10000) -> dict[str, bytes]:
     """``prtosd start`` to ``until``; the console, the normalised timeline and every memory file."""
     env = {**os.environ, "PRTOSD_SPIN_GRANTS": "1" if spin_grants else "0", "PRTOSD_QUANTUM_US": str(quantum_us)}
-    cmd = [sys.executable, "-m", "prtosd.cli", "start", str(config), "--until", until, "--run-dir", str(run_dir)]
+    cmd = [sys.executable, "-m", "prtosd", "start", str(config), "--until", until, "--run-dir", str(run_dir)]
     proc = subprocess.run(cmd, capture_output=True, env=env, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr.decode()
     out = {"stdout": proc.stdout, "timeline": joined_timeline(run_dir / "timeline.jsonl")}

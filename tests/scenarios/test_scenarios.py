@@ -376,7 +376,7 @@ def run_prtosd(name: str, until: str, run_dir: Path) -> Run:
     cmd = [
         sys.executable,
         "-m",
-        "prtosd.cli",
+        "prtosd",
         "start",
         str(CONFIGS / name / "system.xml"),
         "--until",
