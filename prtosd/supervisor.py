@@ -224,12 +224,13 @@ class Supervisor:
                     "hosts: start with --listen tcp://ADDRESS:PORT --keys DIR"
                 )
             self.remote.listen()
-        local = [
+        scheduled = [
             (part.id, v)
             for part in self.system.partitions
             for v in range(part.no_vcpus)
-            if self.system.cpu_of(part.id, v) is not None and not self._is_remote(part.id)
+            if self.system.cpu_of(part.id, v) is not None
         ]
+        local = [key for key in scheduled if not self._is_remote(key[0])]
         try:  # the fork server forks them while we load the images (they map memory, then wait)
             for key in local:
                 self.spawner.request(key)
@@ -254,14 +255,11 @@ class Supervisor:
             {p.id: p.trace.bitmask for p in self.system.partitions if p.trace},
             LogStream(self.device_buffer(hyp_trace.device if hyp_trace else None)),
         )
-        for part in self.system.partitions:
-            for v in range(part.no_vcpus):
-                if self.system.cpu_of(part.id, v) is None:
-                    continue
-                if self._is_remote(part.id):
-                    self.remote.expect((part.id, v))  # type: ignore[union-attr]
-                else:
-                    self._spawn((part.id, v), token_file)
+        for key in scheduled:
+            if key in local:
+                self._spawn(key)
+            else:
+                self.remote.expect(key)  # type: ignore[union-attr]
         deadline = time.monotonic() + START_TIMEOUT_S
         while not all(p.connected for p in self.procs.values()):
             left = deadline - time.monotonic()
@@ -301,7 +299,7 @@ class Supervisor:
         self.entries[pid] = (image.entry, image.page_table)
         return ImageStatus.OK
 
-    def _spawn(self, key: VcpuKey, token_file: Path) -> None:
+    def _spawn(self, key: VcpuKey) -> None:
         """Start the vCPU's process (prtosd/spawner.py), pin it and track its resources."""
         try:
             handle = self.spawner.spawn(key)
@@ -815,7 +813,7 @@ class Supervisor:
             raise ProcessFault(key, f'a remote partition is restarted on its host ("{host}"), not by prtosd')
         self.by_identity.pop(old.identity, None)
         try:
-            self._spawn(key, self.run_dir / "token")
+            self._spawn(key)
         except SupervisorError as exc:
             raise ProcessFault(key, f"partition process could not be restarted: {exc}") from None
         self.dead.discard(key)
