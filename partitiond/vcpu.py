@@ -21,12 +21,13 @@ completes the exception delivery and the next fault would otherwise escalate to 
 
 Counting: by default (``block_counting``) a native block hook adds each translated block's
 instruction count, from a table keyed by (start, byte size) that the engine fills from Unicorn's
-own translation (``ctl_request_cache``; blocks with in/out are decoded, see below), and stops
+own translation (``ctl_request_cache``; blocks that may hold an in/out are decoded, see below), and stops
 before a block that is not in the table yet or that would overrun the chunk. The last, partial
 block of a chunk runs under the per-instruction counter added for that block's range only (its
 translated code is dropped before and after). A stop inside a block (a fault, a trap, a
 hypercall, an ungranted in/out) is turned into per-instruction terms from EIP and the block's
-instruction boundaries, found by Unicorn's decoder on a private CPU in the guest's context
+instruction boundaries, read from the encoding when they agree with Unicorn's count of the block
+(partitiond.decoder), else found by Unicorn's decoder on a private CPU in the guest's context
 (:class:`_Decoder`): the count, the faulting pc and size are exactly those of the
 per-instruction counter, which stays available (``block_counting=False``, and always with the
 Python fallback hooks) as the reference method. Unicorn honours a stop requested from the Python
@@ -124,7 +125,7 @@ from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CACHE
 from unicorn.unicorn_py3.unicorn import uclib
 
 from hm.audit import IRQ_EMUL, MOD_HCALLS, MOD_IRQS, hcall_begin_records, hcall_end_record, pack_event
-from partitiond import native
+from partitiond import decoder, native
 from partitiond.hypercalls import (
     HYPERCALL_VECTOR,
     IRET_VECTOR,
@@ -1020,6 +1021,8 @@ class VCpu:
             return self._exception(TRAP_GP, pc, size=size)
         if error is not None and error.errno == UC_ERR_INSN_INVALID:
             self._account(n - 1)
+            if not 0 < size <= 15:  # Unicorn fills in no size for an opcode it rejects: the encoding's
+                size = decoder.length(self._code(pc), 0) or 0
             return self._exception(6, pc, size=size)  # invalid opcode
         self._account(n)
         if hs.stopped:
@@ -1054,13 +1057,10 @@ class VCpu:
         the instruction after each in/out gets a (no-op) native code hook, so the stop takes effect
         before it executes, as with the per-instruction counter.
         """
-        n = 0
-        if _PORT_IO.isdisjoint(self._code(pc, size)):  # no in/out: Unicorn's own count will do
-            tb_pc, tb_count, tb_size = self.uc.ctl_request_cache(pc)  # the block stopped before, still cached
-            if tb_pc == pc and tb_size == size:
-                n = tb_count
-        if not n:
-            insns = self._instructions(pc, size)
+        tb_pc, tb_count, tb_size = self.uc.ctl_request_cache(pc)  # the block stopped before, still cached
+        n = tb_count if tb_pc == pc and tb_size == size else 0
+        if not n or not _PORT_IO.isdisjoint(self._code(pc, size)):  # maybe an in/out: find the instructions
+            insns = self._instructions(pc, size, n)
             if not insns:
                 raise EngineError(f"no instructions decoded in the block at {pc:#x} ({size} bytes)")
             n = len(insns)
@@ -1084,14 +1084,21 @@ class VCpu:
             i += 1
         return i < len(code) and code[i] in _PORT_IO
 
-    def _instructions(self, pc: int, size: int) -> tuple[tuple[int, int], ...]:
-        """(address, size) of each instruction of a translated block, as the instruction counter sees them."""
+    def _instructions(self, pc: int, size: int, count: int) -> tuple[tuple[int, int], ...]:
+        """(address, size) of each instruction of a translated block, as the instruction counter sees them.
+
+        ``count``: the block's instruction count by Unicorn (0: unknown). The encoding decides
+        (partitiond.decoder) when it yields exactly that count; Unicorn's decoder otherwise.
+        """
         key = (pc, size)
         insns = self._decoded.get(key)
         if insns is None:
-            if self._decoder is None:
-                self._decoder = _Decoder.shared(self._clean, self.fp)
-            insns = self._decoder.decode(pc, self._code(pc, size))
+            code = self._code(pc, size)
+            insns = decoder.boundaries(pc, code, count) if count else None
+            if insns is None:
+                if self._decoder is None:
+                    self._decoder = _Decoder.shared(self._clean, self.fp)
+                insns = self._decoder.decode(pc, code)
             self._decoded[key] = insns
         return insns
 
@@ -1104,7 +1111,7 @@ class VCpu:
         instructions up to and including that one, which is what the instruction counter shows.
         """
         hs = self._hs
-        insns = self._instructions(hs.blk_pc & 0xFFFFFFFF, hs.blk_size)
+        insns = self._instructions(hs.blk_pc & 0xFFFFFFFF, hs.blk_size, hs.blk_n)
         eip = self._io_pc if self._io_fault is not None else self._regs.read(X.UC_X86_REG_EIP)
         trap = hs.intno >= 0 and hs.mem_type < 0 and (hs.intno in (1, 3, 4) or hs.intno >= 32)
         index = len(insns) - 1  # a stop after the block's last instruction (fetch fault, soft int)

@@ -205,6 +205,13 @@ def test_faults_at_every_position_of_a_block(tmp_path: Path) -> None:
         compare(tmp_path, body, [1000] * 6 + [3] * 4, name=f"f{k}")
 
 
+def test_an_opcode_unicorn_rejects_is_skipped_by_its_encoded_length(tmp_path: Path) -> None:
+    """0F 00 /7 is undefined: #UD, reported without a size by Unicorn; skipping it resumes after its 7 bytes."""
+    body = "main:\n xorl %ebx, %ebx\n1: incl %ecx\n .byte 0x0f, 0x00, 0x3d, 0, 0, 0x10, 0\n incl %ebx\n jmp 1b"
+    block, _ = compare(tmp_path, body, [100] * 6)
+    assert block.registers()["ebx"] == 5
+
+
 def test_many_distinct_blocks_overflow_the_table(tmp_path: Path) -> None:
     """More blocks than the table holds: it is emptied and refilled, counts stay exact."""
     body = "main:\n .rept 5000\n incl %ebx\n jmp 1f\n1:\n .endr\n jmp main"
