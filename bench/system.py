@@ -135,6 +135,59 @@ def zmq_round_trip(tmp: Path, n: int = 20000) -> float:
     return per
 
 
+def _relayed(endpoint: str, index: int) -> None:
+    """A partition process that does nothing: each grant is answered with a result at once."""
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    sock.connect(endpoint)
+    sock.send(msgpack.packb({"t": "hello", "partition": index}))
+    while True:
+        msg = msgpack.unpackb(sock.recv())
+        if msg["t"] == "quit":
+            break
+        sock.send(msgpack.packb({"t": "result", "v": 1, "seq": msg["seq"], "reason": "idle",
+                                 "now": msg["until"], "instructions": 5}))  # fmt: skip
+    sock.close(0)
+    ctx.term()
+
+
+def zmq_relay(tmp: Path, n: int = 20000) -> float:
+    """Seconds per switch of a supervisor that does nothing but alternate grants between two processes.
+
+    The protocol's floor for P3: a slot boundary takes two hops (the result in, the next grant
+    out), the same as one round trip, with no scheduling, engine or validation work on either side.
+    """
+    endpoint = f"ipc://{tmp / 'relay.sock'}"
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.ROUTER)
+    sock.bind(endpoint)
+    children = [multiprocessing.Process(target=_relayed, args=(endpoint, i)) for i in range(2)]
+    for child in children:
+        child.start()
+    peers: dict[int, bytes] = {}
+    while len(peers) < 2:
+        ident, frame = sock.recv_multipart()
+        peers[msgpack.unpackb(frame)["partition"]] = ident
+
+    def switches(first: int, count: int) -> None:
+        for k in range(first, first + count):
+            grant = {"t": "run", "v": 1, "seq": k, "now": k, "until": k + 1, "ext_irqs": 0}
+            sock.send_multipart([peers[k % 2], msgpack.packb(grant)])
+            msgpack.unpackb(sock.recv_multipart()[1])
+
+    switches(0, 200)
+    t0 = time.perf_counter()
+    switches(200, n)
+    per = (time.perf_counter() - t0) / n
+    for ident in peers.values():
+        sock.send_multipart([ident, msgpack.packb({"t": "quit"})])
+    for child in children:
+        child.join(10)
+    sock.close(0)
+    ctx.term()
+    return per
+
+
 def zmq_push_pull(tmp: Path, n: int = 200000) -> float:
     """Messages per second through a raw PUSH/PULL pair over ipc:// (32-byte messages)."""
     ctx = zmq.Context()
@@ -186,7 +239,10 @@ def p3_switch(tmp: Path) -> dict[str, float]:
         return (long - short) / switches
 
     switch, rt = _alternating(per_switch, lambda: zmq_round_trip(tmp), min)
-    return {"switch_us": switch * 1e6, "zmq_round_trip_us": rt * 1e6, "ratio": switch / rt}
+    relay, rt2 = _alternating(lambda: zmq_relay(tmp), lambda: zmq_round_trip(tmp), min)
+    rt = min(rt, rt2)
+    return {"switch_us": switch * 1e6, "zmq_round_trip_us": rt * 1e6, "ratio": switch / rt,
+            "relay_us": relay * 1e6, "relay_ratio": relay / rt}  # fmt: skip
 
 
 def p4_scenarios(tmp: Path) -> dict[str, float]:
