@@ -25,7 +25,10 @@ from __future__ import annotations
 
 #: Immediate kinds of an opcode (after any ModRM, SIB and displacement).
 _NONE, _IB, _IW, _IZ, _ENTER, _FAR, _MOFFS, _GROUP3, _BAIL = range(9)
-_PREFIXES = frozenset({0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0xF0, 0xF2, 0xF3})
+#: Legacy prefixes: segment overrides, operand and address size, lock, rep.
+PREFIXES = frozenset({0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF0, 0xF2, 0xF3})
+#: Opcodes of in/out (immediate and DX forms) and of ins/outs.
+PORT_IO = frozenset({0xE4, 0xE5, 0xE6, 0xE7, 0xEC, 0xED, 0xEE, 0xEF, 0x6C, 0x6D, 0x6E, 0x6F})
 _MAX_LENGTH = 15
 
 
@@ -123,7 +126,9 @@ def length(code: bytes, i: int) -> int | None:
     """Length of the instruction at ``code[i]``; ``None`` when not known for certain or cut short."""
     start, end = i, len(code)
     opsize, op2 = False, -1
-    while i < end and code[i] in _PREFIXES:
+    while i < end and code[i] in PREFIXES:
+        if code[i] == 0x67:  # 16-bit addressing: declined
+            return None
         opsize |= code[i] == 0x66
         i += 1
     if i >= end:
@@ -182,6 +187,14 @@ def length(code: bytes, i: int) -> int | None:
     if i > end or i - start > _MAX_LENGTH:
         return None
     return i - start
+
+
+def opcode(code: bytes) -> bytes:
+    """``code`` from its opcode on: the legacy prefixes skipped."""
+    i = 0
+    while i < len(code) and code[i] in PREFIXES:
+        i += 1
+    return code[i:]
 
 
 def boundaries(pc: int, code: bytes, count: int) -> tuple[tuple[int, int], ...] | None:

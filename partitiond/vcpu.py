@@ -187,9 +187,6 @@ _UNTIL = 0xFFFFFFFF  # never reached: that page can never be mapped
 _FETCH_TYPES = (21, 24)  # UC_MEM_FETCH_UNMAPPED, UC_MEM_FETCH_PROT
 _PROT_TYPES = (22, 23, 24)  # UC_MEM_WRITE_PROT, UC_MEM_READ_PROT, UC_MEM_FETCH_PROT
 _WRITE_TYPES = (20, 22)  # UC_MEM_WRITE_UNMAPPED, UC_MEM_WRITE_PROT
-_PREFIXES = frozenset({0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF0, 0xF2, 0xF3})
-#: Opcodes of in/out (immediate and DX forms) and of ins/outs.
-_PORT_IO = frozenset({0xE4, 0xE5, 0xE6, 0xE7, 0xEC, 0xED, 0xEE, 0xEF, 0x6C, 0x6D, 0x6E, 0x6F})
 #: uc_ctl code of UC_CTL_TB_REMOVE_CACHE with two arguments (the binding's ctl wrapper costs µs per call).
 _CTL_REMOVE_CACHE = UC_CTL_TB_REMOVE_CACHE | (2 << 26) | (UC_CTL_IO_WRITE << 30)
 _I64 = struct.Struct("<q")
@@ -954,11 +951,7 @@ class VCpu:
     def _deterministic(self, period: int) -> bool:
         """No instruction of the probed iteration returns a host-dependent value (rdtsc, rdrand, ...)."""
         for addr in set(self._hs.probe_pcs[:period]):
-            code = self._code(addr, 15)
-            i = 0
-            while i < len(code) and code[i] in _PREFIXES:
-                i += 1
-            op = code[i:i + 3]
+            op = decoder.opcode(self._code(addr, 15))[:3]
             if op[:1] != b"\x0f" or len(op) < 2:
                 continue
             if op[1] in (0x31, 0x33) or op[1:3] == b"\x01\xf9":  # rdtsc, rdpmc, rdtscp
@@ -1059,7 +1052,7 @@ class VCpu:
         """
         tb_pc, tb_count, tb_size = self.uc.ctl_request_cache(pc)  # the block stopped before, still cached
         n = tb_count if tb_pc == pc and tb_size == size else 0
-        if not n or not _PORT_IO.isdisjoint(self._code(pc, size)):  # maybe an in/out: find the instructions
+        if not n or not decoder.PORT_IO.isdisjoint(self._code(pc, size)):  # maybe an in/out: find the instructions
             insns = self._instructions(pc, size, n)
             if not insns:
                 raise EngineError(f"no instructions decoded in the block at {pc:#x} ({size} bytes)")
@@ -1078,11 +1071,8 @@ class VCpu:
         self._code_gen += 1
 
     def _is_port_io(self, addr: int, size: int) -> bool:
-        code = self._code(addr, min(size, 15))
-        i = 0
-        while i < len(code) and code[i] in _PREFIXES:
-            i += 1
-        return i < len(code) and code[i] in _PORT_IO
+        op = decoder.opcode(self._code(addr, min(size, 15)))
+        return bool(op) and op[0] in decoder.PORT_IO
 
     def _instructions(self, pc: int, size: int, count: int) -> tuple[tuple[int, int], ...]:
         """(address, size) of each instruction of a translated block, as the instruction counter sees them.
