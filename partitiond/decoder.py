@@ -66,7 +66,11 @@ def _one_byte() -> tuple[list[int], list[bool]]:
 
 
 def _two_byte() -> tuple[list[int], list[bool]]:
-    """The 0F map; 0F 38 and 0F 3A (ModRM, and an imm8 for 3A) are handled by the caller."""
+    """The 0F map; 0F 38 and 0F 3A (ModRM, and an imm8 for 3A) are handled by the caller.
+
+    Left out on purpose: 0F 20–23 (mov to/from CR/DR, privileged: its translation faults before
+    the ModRM is read).
+    """
     imm: dict[int, int] = dict.fromkeys((0x06, 0x08, 0x09, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x77, 0xA0,
                                          0xA1, 0xA2, 0xA8, 0xA9, 0xAA, *range(0xC8, 0xD0)), _NONE)  # fmt: skip
     imm.update(dict.fromkeys(range(0x80, 0x90), _IZ))
@@ -115,6 +119,7 @@ def _declined(op: int, op2: int, m: int) -> bool:
     return (
         (op in (0xC4, 0xC5) and not memory)  # VEX in 32-bit mode
         or (op in (0xC6, 0xC7, 0x8F) and reg != 0)  # XABORT/XBEGIN, XOP
+        or (op in (0xF6, 0xF7) and reg == 1)  # the undocumented TEST alias
         or (op == 0xFE and reg > 1)
         or (op == 0xFF and (reg == 7 or (reg in (3, 5) and not memory)))  # far call/jmp need memory
         or (op == 0x8D and not memory)  # lea
@@ -149,8 +154,6 @@ def length(code: bytes, i: int) -> int | None:
             kind, has_modrm = _IMM2[op2], _MODRM2[op2]
             if op2 == 0xB8 and 0xF3 not in code[start:i]:  # popcnt needs F3 (0F B8 alone is JMPE)
                 return None
-            if 0x20 <= op2 <= 0x23:  # mov to/from CR/DR: privileged, faults before its ModRM is read
-                return None
     else:
         kind, has_modrm = _IMM1[op], _MODRM1[op]
     if kind == _BAIL:
@@ -179,11 +182,8 @@ def length(code: bytes, i: int) -> int | None:
         i += 4 if opsize else 6
     elif kind == _MOFFS:
         i += 4
-    elif kind == _GROUP3:
-        if reg == 1:  # the undocumented TEST alias
-            return None
-        if reg == 0:
-            i += 1 if op == 0xF6 else (2 if opsize else 4)
+    elif kind == _GROUP3 and reg == 0:  # test r/m, imm (F6: imm8, F7: imm16/32); the rest has none
+        i += 1 if op == 0xF6 else (2 if opsize else 4)
     if i > end or i - start > _MAX_LENGTH:
         return None
     return i - start
