@@ -3,7 +3,8 @@
 * P3 — partition switch at a slot boundary (wall) vs one ZeroMQ msgpack round trip over ipc://.
   Two partitions that give up every slot at once; the cost per switch is the difference of two
   runs of different virtual lengths divided by the difference of their switch counts, so the
-  start-up cost cancels out.
+  start-up cost cancels out. Also measured: the protocol's floor over ZeroMQ (``relay_us``) and
+  the same relay over plain pipes (``pipe_relay_us``), which shows the transport's share.
 * P4 — the reference scenarios end to end (wall) vs the sum of their virtual durations.
 * P5 — queuing messages per second between two partitions vs raw ZeroMQ PUSH/PULL.
 * Start-up: ``prtosd start`` of a one- and an eight-partition system to its exit (wall), partition
@@ -188,6 +189,56 @@ def zmq_relay(tmp: Path, n: int = 20000) -> float:
     return per
 
 
+def _piped(down: int, up: int) -> None:
+    """:func:`_relayed` over a pair of pipes: 4-byte length, then the msgpack frame."""
+    while True:
+        size = os.read(down, 4)
+        if len(size) < 4:
+            break
+        msg = msgpack.unpackb(os.read(down, int.from_bytes(size, "little")))
+        if msg["t"] == "quit":
+            break
+        out = msgpack.packb({"t": "result", "v": 1, "seq": msg["seq"], "reason": "idle",
+                             "now": msg["until"], "instructions": 5})  # fmt: skip
+        os.write(up, len(out).to_bytes(4, "little") + out)
+
+
+def pipe_relay(n: int = 20000) -> float:
+    """Seconds per switch of :func:`zmq_relay` with each process reached over plain pipes instead.
+
+    Not a transport prtosd uses: the reference that shows how much of the floor is ZeroMQ's
+    (its I/O threads: each message wakes the sender's and the receiver's besides the receiver),
+    and how much is the two hops themselves.
+    """
+    ctx = multiprocessing.get_context("fork")  # the children inherit their ends of the pipes
+    children = []
+    for _ in range(2):
+        down_r, down_w = os.pipe()
+        up_r, up_w = os.pipe()
+        child = ctx.Process(target=_piped, args=(down_r, up_w))
+        child.start()
+        os.close(down_r)
+        os.close(up_w)
+        children.append((child, down_w, up_r))
+
+    def switches(first: int, count: int) -> None:
+        for k in range(first, first + count):
+            _, down, up = children[k % 2]
+            grant = msgpack.packb({"t": "run", "v": 1, "seq": k, "now": k, "until": k + 1, "ext_irqs": 0})
+            os.write(down, len(grant).to_bytes(4, "little") + grant)
+            msgpack.unpackb(os.read(up, int.from_bytes(os.read(up, 4), "little")))
+
+    switches(0, 200)
+    t0 = time.perf_counter()
+    switches(200, n)
+    per = (time.perf_counter() - t0) / n
+    for child, down, up in children:
+        os.close(down)  # end of file: the child leaves its loop
+        child.join(10)
+        os.close(up)
+    return per
+
+
 def zmq_push_pull(tmp: Path, n: int = 200000) -> float:
     """Messages per second through a raw PUSH/PULL pair over ipc:// (32-byte messages)."""
     ctx = zmq.Context()
@@ -240,9 +291,11 @@ def p3_switch(tmp: Path) -> dict[str, float]:
 
     switch, rt = _alternating(per_switch, lambda: zmq_round_trip(tmp), min)
     relay, rt2 = _alternating(lambda: zmq_relay(tmp), lambda: zmq_round_trip(tmp), min)
-    rt = min(rt, rt2)
+    piped, rt3 = _alternating(pipe_relay, lambda: zmq_round_trip(tmp), min)
+    rt = min(rt, rt2, rt3)
     return {"switch_us": switch * 1e6, "zmq_round_trip_us": rt * 1e6, "ratio": switch / rt,
-            "relay_us": relay * 1e6, "relay_ratio": relay / rt}  # fmt: skip
+            "relay_us": relay * 1e6, "relay_ratio": relay / rt,
+            "pipe_relay_us": piped * 1e6, "pipe_relay_ratio": piped / rt}  # fmt: skip
 
 
 def p4_scenarios(tmp: Path) -> dict[str, float]:
