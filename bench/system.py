@@ -196,7 +196,7 @@ def _piped(down: int, up: int) -> None:
         if len(size) < 4:
             break
         msg = msgpack.unpackb(os.read(down, int.from_bytes(size, "little")))
-        if msg["t"] == "quit":
+        if msg["t"] == "quit":  # not end of file: the child holds copies of the write ends itself
             break
         out = msgpack.packb({"t": "result", "v": 1, "seq": msg["seq"], "reason": "idle",
                              "now": msg["until"], "instructions": 5})  # fmt: skip
@@ -232,9 +232,11 @@ def pipe_relay(n: int = 20000) -> float:
     t0 = time.perf_counter()
     switches(200, n)
     per = (time.perf_counter() - t0) / n
+    quit_frame = msgpack.packb({"t": "quit"})
     for child, down, up in children:
-        os.close(down)  # end of file: the child leaves its loop
+        os.write(down, len(quit_frame).to_bytes(4, "little") + quit_frame)
         child.join(10)
+        os.close(down)
         os.close(up)
     return per
 
