@@ -90,8 +90,10 @@ class Field:
         if kind is list and max_len is not None and self.item is not None:
             if self.item.kind is int and self.item.range is not None:  # a list of ints: checked in C
                 ilo, ihi = self.item.range
-                return lambda v: type(v) is list and len(v) <= max_len and (
-                    not v or (set(map(type, v)) == _INT_ONLY and ilo <= min(v) and max(v) <= ihi)
+                return lambda v: (
+                    type(v) is list
+                    and len(v) <= max_len
+                    and (not v or (set(map(type, v)) == _INT_ONLY and ilo <= min(v) and max(v) <= ihi))
                 )
             item = self.item.quick()  # bytes, or lists of ints (port credits and their log)
             return lambda v: type(v) is list and len(v) <= max_len and all(map(item, v))

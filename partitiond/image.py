@@ -101,7 +101,7 @@ def _bytes_at(segments: tuple[Segment, ...], addr: int, n: int) -> bytes | None:
     for s in segments:
         if s.vaddr <= addr and addr + n <= s.vaddr + s.memsz:
             off = addr - s.vaddr
-            return (s.data + bytes(s.memsz - len(s.data)))[off:off + n]
+            return (s.data + bytes(s.memsz - len(s.data)))[off : off + n]
     return None
 
 
@@ -110,15 +110,17 @@ def validate_header(hdr: PrtosImageHdr, path: Path) -> None:
     for field in ("start_signature", "end_signature"):
         value = getattr(hdr, field)
         if value != PRTOS_EXEC_PARTITION_MAGIC:
-            raise ImageError(f"{path}: image header {field} is {value:#010x}, "
-                             f"expected {PRTOS_EXEC_PARTITION_MAGIC:#010x}")
+            raise ImageError(
+                f"{path}: image header {field} is {value:#010x}, expected {PRTOS_EXEC_PARTITION_MAGIC:#010x}"
+            )
     for field in ("compilation_prtos_abi_version", "compilation_prtos_api_version"):
         value = getattr(hdr, field)
         if value != PRTOS_IMAGE_VERSION:
             raise ImageError(f"{path}: image header {field} is {value:#010x}, expected {PRTOS_IMAGE_VERSION:#010x}")
     if hdr.num_of_custom_files > MAX_NO_CUSTOMFILES:
-        raise ImageError(f"{path}: image header declares {hdr.num_of_custom_files} custom files "
-                         f"(at most {MAX_NO_CUSTOMFILES})")
+        raise ImageError(
+            f"{path}: image header declares {hdr.num_of_custom_files} custom files (at most {MAX_NO_CUSTOMFILES})"
+        )
 
 
 def read_image(path: str | Path) -> Image:
@@ -156,8 +158,10 @@ def check_image(image: Image, memory: AddressSpace, custom_files: tuple[str | Pa
     path = image.path
     for s in image.segments:
         if not memory.in_areas(s.vaddr, s.memsz):
-            raise ImageError(f"{path}: segment [{s.vaddr:#x}, {s.vaddr + s.memsz:#x}) lies outside the "
-                             f"memory areas of partition {memory.partition.id}")
+            raise ImageError(
+                f"{path}: segment [{s.vaddr:#x}, {s.vaddr + s.memsz:#x}) lies outside the "
+                f"memory areas of partition {memory.partition.id}"
+            )
     if not memory.in_areas(image.entry, 1):
         raise ImageError(f"{path}: entry point {image.entry:#x} lies outside the partition's memory areas")
     hdr = image.header
@@ -173,8 +177,9 @@ def check_image(image: Image, memory: AddressSpace, custom_files: tuple[str | Pa
         if size > slot.size:
             raise ImageError(f"{path}: custom file {i} ({cf}) has {size} bytes, its slot only {slot.size}")
         if not memory.in_areas(slot.start_addr, max(size, 1)):
-            raise ImageError(f"{path}: custom file slot {i} at {slot.start_addr:#x} lies outside the "
-                             f"partition's memory areas")
+            raise ImageError(
+                f"{path}: custom file slot {i} at {slot.start_addr:#x} lies outside the partition's memory areas"
+            )
 
 
 def load_image(image: Image, memory: AddressSpace, custom_files: tuple[str | Path, ...] = ()) -> None:

@@ -124,8 +124,9 @@ class AddressSpace:
         mappings.sort(key=lambda m: m.virt)
         for prev, cur in itertools.pairwise(mappings):
             if cur.virt < prev.end:
-                raise MemoryMapError(f"partition {self.partition.id}: {cur.name} at {cur.virt:#x} overlaps "
-                                     f"{prev.name} at {prev.virt:#x}")
+                raise MemoryMapError(
+                    f"partition {self.partition.id}: {cur.name} at {cur.virt:#x} overlaps {prev.name} at {prev.virt:#x}"
+                )
         self.mappings: tuple[Mapping, ...] = tuple(mappings)
 
     def _check_area(self, start: int, virt: int, size: int, name: str) -> None:
@@ -225,7 +226,7 @@ class AddressSpace:
             return ctypes.string_at(m.host + addr - m.virt, length)
         buf = bytearray(length)
         for host, off, n in self._span(addr, length):
-            buf[off:off + n] = ctypes.string_at(host, n)
+            buf[off : off + n] = ctypes.string_at(host, n)
         return bytes(buf)
 
     def write(self, addr: int, data: bytes) -> None:
@@ -235,7 +236,7 @@ class AddressSpace:
             ctypes.memmove(m.host + addr - m.virt, data, len(data))
             return
         for host, off, n in self._span(addr, len(data)):
-            ctypes.memmove(host, data[off:off + n], n)
+            ctypes.memmove(host, data[off : off + n], n)
 
     def in_areas(self, addr: int, length: int) -> bool:
         """True if ``[addr, addr+length)`` lies entirely in the partition's mapped areas (not the PCT)."""

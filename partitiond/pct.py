@@ -26,6 +26,7 @@ class GuestBytes(Protocol):
 
     def write(self, addr: int, data: bytes) -> None: ...
 
+
 PCT_ADDR = 0xFBFC0000
 KTHREAD_MAGIC = 0xA5A55A5A
 PRTOS_VERSION = 0x00010000
@@ -199,8 +200,7 @@ class PctArray:
         self.partition = partition
         self.block_size = part_ctrl_table_size(partition)
         self.buffer = buffer
-        self._pcts = [PartitionControlTable.from_buffer(buffer, e * self.block_size)
-                      for e in range(partition.no_vcpus)]
+        self._pcts = [PartitionControlTable.from_buffer(buffer, e * self.block_size) for e in range(partition.no_vcpus)]
 
     def pct(self, vcpu: int) -> PartitionControlTable:
         """The PCT of ``vcpu`` (a live view: writes go straight to guest-visible memory)."""

@@ -236,8 +236,14 @@ class PartitionProcess:
 
     def finish(self, seq: int, reason: str, now: int, instructions: int, spin: int | None = None) -> None:
         self.now = now
-        msg = {"t": "result", "v": PROTOCOL_VERSION, "seq": seq, "reason": reason, "now": now,
-               "instructions": instructions}
+        msg = {
+            "t": "result",
+            "v": PROTOCOL_VERSION,
+            "seq": seq,
+            "reason": reason,
+            "now": now,
+            "instructions": instructions,
+        }
         if spin is not None:
             msg["spin"] = spin
         if self.vcpu.audit_log:

@@ -43,6 +43,4 @@ def run_zig(args: list[str], cwd: Path | None = None) -> subprocess.CompletedPro
     if "HOME" not in os.environ and "ZIG_GLOBAL_CACHE_DIR" not in os.environ:
         # zig keeps its global cache under $HOME; without one (some CI runners) give it a place.
         env = {**os.environ, "ZIG_GLOBAL_CACHE_DIR": str(Path(tempfile.gettempdir()) / f"prtosd-zig-{os.getuid()}")}
-    return subprocess.run(
-        [str(zig_executable()), *args], cwd=cwd, capture_output=True, text=True, check=False, env=env
-    )
+    return subprocess.run([str(zig_executable()), *args], cwd=cwd, capture_output=True, text=True, check=False, env=env)

@@ -287,11 +287,27 @@ class EngineError(Exception):
     """The engine was driven wrongly (a bug of the caller, never of the guest)."""
 
 
-_REG_IDS = (X.UC_X86_REG_EAX, X.UC_X86_REG_EBX, X.UC_X86_REG_ECX, X.UC_X86_REG_EDX, X.UC_X86_REG_ESI,
-            X.UC_X86_REG_EDI, X.UC_X86_REG_EBP, X.UC_X86_REG_ESP, X.UC_X86_REG_EIP, X.UC_X86_REG_EFLAGS)
+_REG_IDS = (
+    X.UC_X86_REG_EAX,
+    X.UC_X86_REG_EBX,
+    X.UC_X86_REG_ECX,
+    X.UC_X86_REG_EDX,
+    X.UC_X86_REG_ESI,
+    X.UC_X86_REG_EDI,
+    X.UC_X86_REG_EBP,
+    X.UC_X86_REG_ESP,
+    X.UC_X86_REG_EIP,
+    X.UC_X86_REG_EFLAGS,
+)
 REG_NAMES = ("eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp", "eip", "eflags")
-_FP_REGS = (*(getattr(X, f"UC_X86_REG_FP{i}") for i in range(8)), X.UC_X86_REG_FPSW, X.UC_X86_REG_FPCW,
-            X.UC_X86_REG_FPTAG, *(getattr(X, f"UC_X86_REG_XMM{i}") for i in range(8)), X.UC_X86_REG_MXCSR)
+_FP_REGS = (
+    *(getattr(X, f"UC_X86_REG_FP{i}") for i in range(8)),
+    X.UC_X86_REG_FPSW,
+    X.UC_X86_REG_FPCW,
+    X.UC_X86_REG_FPTAG,
+    *(getattr(X, f"UC_X86_REG_XMM{i}") for i in range(8)),
+    X.UC_X86_REG_MXCSR,
+)
 
 
 class _Regs:
@@ -339,8 +355,15 @@ def _lowest_bit(word: int) -> int:
 
 def _descriptor(base: int, limit: int, access: int) -> bytes:
     """A flat 32-bit segment descriptor, 4 KiB granular (G=1, D=1)."""
-    return struct.pack("<HHBBBB", limit & 0xFFFF, base & 0xFFFF, (base >> 16) & 0xFF, access,
-                       0xC0 | ((limit >> 16) & 0xF), (base >> 24) & 0xFF)
+    return struct.pack(
+        "<HHBBBB",
+        limit & 0xFFFF,
+        base & 0xFFFF,
+        (base >> 16) & 0xFF,
+        access,
+        0xC0 | ((limit >> 16) & 0xF),
+        (base >> 24) & 0xFF,
+    )
 
 
 def _new_cpu() -> Uc:
@@ -420,10 +443,19 @@ class _Decoder:
 class VCpu:
     """One partition vCPU: Unicorn CPU, PCT block, timers, virtual interrupts, local hypercalls."""
 
-    def __init__(self, system: System, partition_id: int, vcpu_id: int, memory: AddressSpace,
-                 console: ConsoleStream | None = None, *, native_hooks: bool = True,
-                 spin_fast_forward: bool = True, block_counting: bool = True,
-                 fast_hypercalls: bool = True) -> None:
+    def __init__(
+        self,
+        system: System,
+        partition_id: int,
+        vcpu_id: int,
+        memory: AddressSpace,
+        console: ConsoleStream | None = None,
+        *,
+        native_hooks: bool = True,
+        spin_fast_forward: bool = True,
+        block_counting: bool = True,
+        fast_hypercalls: bool = True,
+    ) -> None:
         self.system = system
         self.partition = system.partitions[partition_id]
         self.partition_id = partition_id
@@ -504,13 +536,30 @@ class VCpu:
         self._code_gen = 0  # changes whenever the block table does
         self._time_gen = -1  # _code_gen when get_time's buffer was last seen not to overlap counted code
         self._local: dict[int, Callable[[list[int]], int | None]] = {
-            8: self._hc_idle_self, 9: self._hc_get_time, 10: self._hc_set_timer,
-            15: self._hc_clear_irqmask, 16: self._hc_set_irqmask, 17: self._hc_set_irqpend,
-            18: self._hc_clear_irqpend, 19: self._hc_route_irq, 20: self._hc_not_allowed,
-            21: self._hc_not_allowed, 22: self._hc_ok, 25: self._hc_ok, 32: self._hc_get_vcpuid,
-            33: self._hc_load_cr0, 34: self._hc_load_cr3, 35: self._hc_load_cr4, 36: self._hc_load_tss,
-            37: self._hc_load_gdt, 38: self._hc_load_idtr, 39: self._hc_update_ss_sp,
-            40: self._hc_update_gdt, 41: self._hc_update_idt, 42: self._hc_set_if, 43: self._hc_clear_if,
+            8: self._hc_idle_self,
+            9: self._hc_get_time,
+            10: self._hc_set_timer,
+            15: self._hc_clear_irqmask,
+            16: self._hc_set_irqmask,
+            17: self._hc_set_irqpend,
+            18: self._hc_clear_irqpend,
+            19: self._hc_route_irq,
+            20: self._hc_not_allowed,
+            21: self._hc_not_allowed,
+            22: self._hc_ok,
+            25: self._hc_ok,
+            32: self._hc_get_vcpuid,
+            33: self._hc_load_cr0,
+            34: self._hc_load_cr3,
+            35: self._hc_load_cr4,
+            36: self._hc_load_tss,
+            37: self._hc_load_gdt,
+            38: self._hc_load_idtr,
+            39: self._hc_update_ss_sp,
+            40: self._hc_update_gdt,
+            41: self._hc_update_idt,
+            42: self._hc_set_if,
+            43: self._hc_clear_if,
         }
         # Every local call but idle_self (it ends the run) can be served without stopping.
         self._fast = {nr: fn for nr, fn in self._local.items() if nr != 8}
@@ -529,7 +578,7 @@ class VCpu:
         table = bytearray(_GDT_ENTRIES * 8)
         for sel, access in ((GUEST_CS_SEL, 0xBB), (GUEST_DS_SEL, 0xB3), (_RING0_DS, 0x93)):
             # code DPL 1, data DPL 1, ring-0 stack for the drop (removed below); all "accessed"
-            table[(sel >> 3) * 8:(sel >> 3) * 8 + 8] = _descriptor(0, 0xFFFFF, access)
+            table[(sel >> 3) * 8 : (sel >> 3) * 8 + 8] = _descriptor(0, 0xFFFFF, access)
         stub = gdt + len(table)
         frame = stub + 8
         self.memory.write(gdt, bytes(table))
@@ -834,8 +883,13 @@ class VCpu:
             return outcome, -1
         period = hs.count
         left -= period
-        if (hs.probe_hit and not hs.wrote and self._eip == pc and self._deterministic(period)
-                and self._spin_state() == before):
+        if (
+            hs.probe_hit
+            and not hs.wrote
+            and self._eip == pc
+            and self._deterministic(period)
+            and self._spin_state() == before
+        ):
             skip = left - left % period
             if self.spin_resume and skip >= 2 * period:  # keep the proof for the next runs
                 outcome, kept = self._keep(pc, before, period)
@@ -877,8 +931,13 @@ class VCpu:
             return outcome, -1
         done = self._elapsed - start
         code_lo, code_hi = min(pcs), max(pcs) + 16
-        if (self._eip != pc or done != period or len(reads) > SPIN_PROOF_MAX_READS
-                or code_hi - code_lo > SPIN_PROOF_MAX_CODE or self._spin_state() != before):
+        if (
+            self._eip != pc
+            or done != period
+            or len(reads) > SPIN_PROOF_MAX_READS
+            or code_hi - code_lo > SPIN_PROOF_MAX_CODE
+            or self._spin_state() != before
+        ):
             return None, done
         try:
             spans = [(host, n) for addr, size in sorted(reads) for host, _off, n in self.memory.host_spans(addr, size)]
@@ -889,8 +948,14 @@ class VCpu:
         for a in pcs:
             counts[a] = counts.get(a, 0) + 1
         index = {a: i for i, a in enumerate(pcs) if counts[a] == 1}
-        self._proof = _SpinProof(pc, period, before, self._hidden_state(), index,
-                                 tuple((host, n, ctypes.string_at(host, n)) for host, n in spans))
+        self._proof = _SpinProof(
+            pc,
+            period,
+            before,
+            self._hidden_state(),
+            index,
+            tuple((host, n, ctypes.string_at(host, n)) for host, n in spans),
+        )
         return None, done
 
     def _resume(self) -> tuple[RunResult | None, int]:
@@ -911,8 +976,11 @@ class VCpu:
         if self._eip != proof.pc:
             return None, 0
         self._regs.write(X.UC_X86_REG_EIP, self._eip)  # stale after a virtual IRET; emu_start sets it anyway
-        if (self._spin_state() != proof.state or self._hidden_state() != proof.hidden
-                or any(ctypes.string_at(host, n) != data for host, n, data in proof.memory)):
+        if (
+            self._spin_state() != proof.state
+            or self._hidden_state() != proof.hidden
+            or any(ctypes.string_at(host, n) != data for host, n, data in proof.memory)
+        ):
             return None, 0
         left = self._chunk_end - self._elapsed
         skip = left - left % proof.period
@@ -928,8 +996,14 @@ class VCpu:
         uclib.uc_reg_read(uch, X.UC_X86_REG_GDTR, mmr)
         gdtr = mmr.raw
         uclib.uc_reg_read(uch, X.UC_X86_REG_IDTR, mmr)
-        return (*self._hidden.read_all(), gdtr, mmr.raw, tuple(self.gdt_entries.items()),
-                tuple(self.tss_stacks.items()), tuple(self.idt_gates.items()))
+        return (
+            *self._hidden.read_all(),
+            gdtr,
+            mmr.raw,
+            tuple(self.gdt_entries.items()),
+            tuple(self.tss_stacks.items()),
+            tuple(self.idt_gates.items()),
+        )
 
     def _remove_cache(self, lo: int, hi: int) -> None:
         """Drop the translated code of [lo, hi) (``ctl_remove_cache`` without the binding's overhead)."""
@@ -1122,15 +1196,25 @@ class VCpu:
         """EFLAGS as the guest sees it in frames and HM records: bit 9 is the virtual IF."""
         return (self._regs.read(X.UC_X86_REG_EFLAGS) & ~CPU_FLAG_IF) | (self.pct.iflags & CPU_FLAG_IF)
 
-    def _exception(self, trap: int, pc: int, *, event: int | None = None, error_code: int = 0,
-                   cr2: int | None = None, size: int = 0, resume: int | None = None,
-                   reason: str = "") -> RunResult:
+    def _exception(
+        self,
+        trap: int,
+        pc: int,
+        *,
+        event: int | None = None,
+        error_code: int = 0,
+        cr2: int | None = None,
+        size: int = 0,
+        resume: int | None = None,
+        reason: str = "",
+    ) -> RunResult:
         """End the run with a CPU exception; the CPU is cleaned and set to resume at ``resume``."""
         self._recover()
         self._eip = pc if resume is None else resume
         self._last_fault = (pc, size) if size else None
-        info = TrapInfo(HM_EV_X86_BASE + trap if event is None else event, trap, pc, self._eflags(),
-                        error_code, cr2, reason)
+        info = TrapInfo(
+            HM_EV_X86_BASE + trap if event is None else event, trap, pc, self._eflags(), error_code, cr2, reason
+        )
         return self._result(RunKind.EXCEPTION, trap=info)
 
     def _panic(self, reason: str) -> RunResult:
@@ -1612,7 +1696,7 @@ class VCpu:
         if count > 32 or not self.memory.check(base, limit + 1, allow_null=True):
             return PRTOS_INVALID_PARAM
         table = self.memory.read(base, limit + 1)
-        if not all(self._descriptor_ok(table[8 * i:8 * i + 8]) for i in range(count)):
+        if not all(self._descriptor_ok(table[8 * i : 8 * i + 8]) for i in range(count)):
             return PRTOS_INVALID_PARAM
         self.pct.arch.gdtr.limit, self.pct.arch.gdtr.linear_base = limit, base
         return PRTOS_OK

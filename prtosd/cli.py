@@ -367,6 +367,8 @@ def _control_option(control: str | None, keys_dir: str | None) -> TcpControl | N
     except KeysError as exc:
         raise click.BadParameter(str(exc), param_hint="--keys") from None
     return TcpControl(endpoint, Path(keys_dir).resolve())
+
+
 def _keys_problem(directory: Path) -> str | None:
     """Why a key directory cannot serve a CURVE endpoint, or None."""
     from prtosd.keys import KeysError, check_server_dir

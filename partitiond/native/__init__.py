@@ -47,8 +47,7 @@ STOP_LEFT = 3
 
 
 #: The registers read for ``hc_fn``: EAX (the hypercall number, and the result) then the arguments.
-HC_REGS = (X.UC_X86_REG_EAX, X.UC_X86_REG_EBX, X.UC_X86_REG_ECX, X.UC_X86_REG_EDX, X.UC_X86_REG_ESI,
-           X.UC_X86_REG_EDI)
+HC_REGS = (X.UC_X86_REG_EAX, X.UC_X86_REG_EBX, X.UC_X86_REG_ECX, X.UC_X86_REG_EDX, X.UC_X86_REG_ESI, X.UC_X86_REG_EDI)
 #: C type of ``pd_state.hc_fn``: (site key, counter, EAX, EBX, ECX, EDX, ESI, EDI) -> answer.
 FAST_HYPERCALL = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, *(ctypes.c_uint32,) * 6)
 #: Bits of the answer (PD_FAST_* of counter.c); 0 means "not served: stop as usual".
@@ -62,8 +61,7 @@ class NativeBuildWarning(UserWarning):
 class BlockEntry(ctypes.Structure):
     """Mirror of ``struct pd_block``: one translated block's instruction count."""
 
-    _fields_ = (("pc", ctypes.c_uint32), ("size", ctypes.c_uint32), ("n", ctypes.c_uint32),
-                ("pad", ctypes.c_uint32))
+    _fields_ = (("pc", ctypes.c_uint32), ("size", ctypes.c_uint32), ("n", ctypes.c_uint32), ("pad", ctypes.c_uint32))
 
 
 def _slot(pc: int, size: int) -> int:
@@ -185,8 +183,9 @@ def _native_library() -> ctypes.CDLL | None:
     try:
         return ctypes.CDLL(str(build()))
     except Exception as exc:  # any failure means: use the Python hooks
-        warnings.warn(f"native instruction counter unavailable ({exc}); using slow Python hooks",
-                      NativeBuildWarning, stacklevel=3)
+        warnings.warn(
+            f"native instruction counter unavailable ({exc}); using slow Python hooks", NativeBuildWarning, stacklevel=3
+        )
         return None
 
 
@@ -266,8 +265,15 @@ class InstalledHooks:
 
 def _hook_add(uc: Uc, htype: int, fn: int, state: HookState, begin: int = 1, end: int = 0) -> int:
     handle = uc_hook_h()
-    status = uclib.uc_hook_add(uc._uch, ctypes.byref(handle), htype, ctypes.c_void_p(fn),
-                               ctypes.c_void_p(ctypes.addressof(state)), ctypes.c_uint64(begin), ctypes.c_uint64(end))
+    status = uclib.uc_hook_add(
+        uc._uch,
+        ctypes.byref(handle),
+        htype,
+        ctypes.c_void_p(fn),
+        ctypes.c_void_p(ctypes.addressof(state)),
+        ctypes.c_uint64(begin),
+        ctypes.c_uint64(end),
+    )
     if status != 0:
         raise OSError(f"uc_hook_add failed: {uclib.uc_strerror(status).decode()}")
     return handle.value

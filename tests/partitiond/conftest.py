@@ -24,8 +24,15 @@ def guest(tmp_path: Path) -> Callable[..., VCpu]:
     """Build, load and reset a guest of partition 0; returns the ready VCpu."""
     created: list[AddressSpace] = []
 
-    def factory(body: str, *, sys: System | None = None, pid: int = 0, header: str = "HDR",
-                run_dir: Path | None = None, native_hooks: bool = True) -> VCpu:
+    def factory(
+        body: str,
+        *,
+        sys: System | None = None,
+        pid: int = 0,
+        header: str = "HDR",
+        run_dir: Path | None = None,
+        native_hooks: bool = True,
+    ) -> VCpu:
         sys = sys or make_system()
         elf = assemble(tmp_path, body, header=header)
         if run_dir is None:  # a private run directory per vCPU unless sharing is wanted
@@ -40,4 +47,3 @@ def guest(tmp_path: Path) -> Callable[..., VCpu]:
         return cpu
 
     return factory
-

@@ -59,7 +59,10 @@ def test_sends_on_credit_until_it_runs_out_and_set_the_own_bitmap_bit() -> None:
     addr, bit = comm_port_word(partition(), 0, 0)
     assert struct.unpack("<I", mem.read(addr, 4))[0] == bit
     log = c.take_log()
-    assert log == {"ops": [[10, 12, desc(SRC), BUF, 5, 0, 0], [11, 12, desc(SRC), BUF, 3, 0, 0]], "sent": [b"hello", b"hel"]}
+    assert log == {
+        "ops": [[10, 12, desc(SRC), BUF, 5, 0, 0], [11, 12, desc(SRC), BUF, 3, 0, 0]],
+        "sent": [b"hello", b"hel"],
+    }
     assert c.take_log() == {}
 
 

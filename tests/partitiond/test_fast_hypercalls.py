@@ -97,8 +97,9 @@ h91: incl ticks1
 DATA = 0x10F000
 
 
-def make_cpu(tmp_path: Path, body: str, *, fast: bool, block: bool = True, native_hooks: bool = True,
-             name: str = "g") -> VCpu:
+def make_cpu(
+    tmp_path: Path, body: str, *, fast: bool, block: bool = True, native_hooks: bool = True, name: str = "g"
+) -> VCpu:
     """A ready guest of partition 0 (1 MHz: 1 cycle = 1 µs, so timers fire within short runs)."""
     system = make_system(khz=1000)
     tag = f"{name}-{int(fast)}{int(block)}{int(native_hooks)}"
@@ -107,8 +108,7 @@ def make_cpu(tmp_path: Path, body: str, *, fast: bool, block: bool = True, nativ
     image = read_image(assemble(out, body.replace("DATA", hex(DATA)), tag))
     mem = AddressSpace(system, 0, out)
     load_image(image, mem)
-    cpu = VCpu(system, 0, 0, mem, Console(), block_counting=block, native_hooks=native_hooks,
-               fast_hypercalls=fast)
+    cpu = VCpu(system, 0, 0, mem, Console(), block_counting=block, native_hooks=native_hooks, fast_hypercalls=fast)
     cpu.reset(ResetMode.COLD, image.entry, cr3=image.page_table)
     return cpu
 

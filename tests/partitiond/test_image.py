@@ -31,12 +31,15 @@ def test_load_segments_and_header(tmp_path: Path) -> None:
     data = mem.read(P0_BASE, 0x10000)
     assert b"image-bytes" in data
     hdr = image.header_addr - P0_BASE
-    assert data[hdr:hdr + 4] == b"iMX$"
+    assert data[hdr : hdr + 4] == b"iMX$"
 
 
-@pytest.mark.parametrize(("header", "message"), [
-    ("HDR\n.section .prtos_image_hdr\n.long 0", None),  # extra bytes after the header are fine
-])
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("HDR\n.section .prtos_image_hdr\n.long 0", None),  # extra bytes after the header are fine
+    ],
+)
 def test_header_variants(tmp_path: Path, header: str, message: str | None) -> None:
     read_image(assemble(tmp_path, BODY, header=header))
 
@@ -50,13 +53,16 @@ def bad_header(tmp_path: Path, words: list[int]) -> Path:
 GOOD = [0x24584D69, 0x10000, 0x10000, 0, 0x10000, 0, 0, 0, 0, 0, 0, 0, 0x24584D69]
 
 
-@pytest.mark.parametrize(("index", "value", "field"), [
-    (0, 0x12345678, "start_signature"),
-    (12, 0, "end_signature"),
-    (1, 0x20000, "compilation_prtos_abi_version"),
-    (2, 0x10001, "compilation_prtos_api_version"),
-    (5, 4, "custom files"),
-])
+@pytest.mark.parametrize(
+    ("index", "value", "field"),
+    [
+        (0, 0x12345678, "start_signature"),
+        (12, 0, "end_signature"),
+        (1, 0x20000, "compilation_prtos_abi_version"),
+        (2, 0x10001, "compilation_prtos_api_version"),
+        (5, 4, "custom files"),
+    ],
+)
 def test_bad_header_rejected(tmp_path: Path, index: int, value: int, field: str) -> None:
     words = list(GOOD)
     words[index] = value
@@ -91,8 +97,23 @@ def test_segment_outside_areas(tmp_path: Path) -> None:
 
     (tmp_path / "far.S").write_text(f'#include "prelude.S"\nHDR\n{body}\n')
     elf = tmp_path / "far.elf"
-    res = run_zig(["cc", "-target", "x86-freestanding-none", "-ffreestanding", "-nostdlib", "-I", str(GUESTS),
-                   "-T", str(src_ld), "-Wl,-e,start", "-o", str(elf), str(tmp_path / "far.S")])
+    res = run_zig(
+        [
+            "cc",
+            "-target",
+            "x86-freestanding-none",
+            "-ffreestanding",
+            "-nostdlib",
+            "-I",
+            str(GUESTS),
+            "-T",
+            str(src_ld),
+            "-Wl,-e,start",
+            "-o",
+            str(elf),
+            str(tmp_path / "far.S"),
+        ]
+    )
     assert res.returncode == 0, res.stderr
     image = read_image(elf)
     with pytest.raises(ImageError, match="outside the memory areas"):

@@ -22,10 +22,25 @@ def test_struct_sizes_and_offsets() -> None:
     assert ctypes.sizeof(PartitionControlTable) == 336
     assert ctypes.sizeof(PctArch) == 36 and ctypes.sizeof(X86DescReg) == 6
     assert ctypes.sizeof(CyclicSchedInfo) == 12 and ctypes.sizeof(PhysicalMemMap) == 32
-    offsets = {"magic": 0, "part_ctrl_table_size": 16, "cpu_khz": 28, "id": 32, "flags": 40, "hw_irqs": 48,
-               "name": 60, "iflags": 76, "hw_irqs_pend": 80, "hw_irqs_mask": 84, "ext_irqs_pend": 88,
-               "ext_irqs_to_mask": 92, "arch": 96, "cyclic_sched_info": 132, "trap_to_vector": 144,
-               "hw_irq_to_vector": 208, "ext_irq_to_vector": 272}
+    offsets = {
+        "magic": 0,
+        "part_ctrl_table_size": 16,
+        "cpu_khz": 28,
+        "id": 32,
+        "flags": 40,
+        "hw_irqs": 48,
+        "name": 60,
+        "iflags": 76,
+        "hw_irqs_pend": 80,
+        "hw_irqs_mask": 84,
+        "ext_irqs_pend": 88,
+        "ext_irqs_to_mask": 92,
+        "arch": 96,
+        "cyclic_sched_info": 132,
+        "trap_to_vector": 144,
+        "hw_irq_to_vector": 208,
+        "ext_irq_to_vector": 272,
+    }
     for name, off in offsets.items():
         assert getattr(PartitionControlTable, name).offset == off, name
     assert PctArch.idtr.offset == 6 and PctArch.max_idt_vec.offset == 12 and PctArch.cr0.offset == 32

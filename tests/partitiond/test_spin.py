@@ -35,10 +35,17 @@ ticks: .long 0
 """
 
 
-def spin_guest(guest, *, first: int = 1000, period: int = 700, ticks: int = 4, ff: bool = True,
-               native_hooks: bool = True, khz: int = 1_000_000) -> VCpu:
-    body = (SPIN_GUEST.replace("FIRST", str(first)).replace("PERIOD", str(period))
-            .replace("TICKS", str(ticks)))
+def spin_guest(
+    guest,
+    *,
+    first: int = 1000,
+    period: int = 700,
+    ticks: int = 4,
+    ff: bool = True,
+    native_hooks: bool = True,
+    khz: int = 1_000_000,
+) -> VCpu:
+    body = SPIN_GUEST.replace("FIRST", str(first)).replace("PERIOD", str(period)).replace("TICKS", str(ticks))
     return guest(body, sys=make_system(khz=khz), native_hooks=native_hooks)
 
 
@@ -56,8 +63,7 @@ def drive(cpu: VCpu, budgets: list[int], *, ff: bool) -> list[tuple[str, int, in
 
 
 def snapshot(cpu: VCpu) -> tuple[object, ...]:
-    return (cpu.registers(), cpu.instructions, cpu.exec_cycles, cpu.console.text,
-            cpu.read_guest(0x100000, 0x10000))
+    return (cpu.registers(), cpu.instructions, cpu.exec_cycles, cpu.console.text, cpu.read_guest(0x100000, 0x10000))
 
 
 @pytest.mark.parametrize("budgets", [[10**8], [333_333] * 40, [1_000_003, 7, 2_500_001, 10**8]])
@@ -98,13 +104,16 @@ def test_budget_remainder_lands_mid_iteration(guest) -> None:
         assert a.registers() == b.registers() and a.spin_skipped > 0
 
 
-@pytest.mark.parametrize("loop", [
-    "1: movl $1, flag\n jmp 1b",  # writes memory (the same value every time)
-    "1: incl %ecx\n jmp 1b",  # registers change
-    "1: call f\n jmp 1b\nf: ret",  # the call writes its return address
-    "1: rdtsc\n xorl %eax, %eax\n xorl %edx, %edx\n jmp 1b",  # time-dependent input (rdrand is #UD)
-    f"1: .rept {SPIN_MAX_PERIOD + 1}\n nop\n .endr\n jmp 1b",  # iteration longer than a probe looks
-])
+@pytest.mark.parametrize(
+    "loop",
+    [
+        "1: movl $1, flag\n jmp 1b",  # writes memory (the same value every time)
+        "1: incl %ecx\n jmp 1b",  # registers change
+        "1: call f\n jmp 1b\nf: ret",  # the call writes its return address
+        "1: rdtsc\n xorl %eax, %eax\n xorl %edx, %edx\n jmp 1b",  # time-dependent input (rdrand is #UD)
+        f"1: .rept {SPIN_MAX_PERIOD + 1}\n nop\n .endr\n jmp 1b",  # iteration longer than a probe looks
+    ],
+)
 def test_loops_that_must_not_be_skipped(guest, loop: str) -> None:
     body = f"main:\n movl $stack_top, %esp\n{loop}\n .data\nflag: .long 0"
     cpu, ref = guest(body), guest(body)

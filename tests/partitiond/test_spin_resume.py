@@ -41,12 +41,15 @@ def same(a: VCpu, b: VCpu) -> None:
     assert (a.registers(), a.instructions, a.exec_cycles) == (b.registers(), b.instructions, b.exec_cycles)
 
 
-@pytest.mark.parametrize("body", [
-    "main:\n movl $7, %ecx\n1: jmp 1b",  # one instruction
-    "main:\n1: movl %ebx, %eax\n cmpl $5, %eax\n jne 1b\n cli",  # three: grants end mid-iteration
-    FLAG_LOOP,  # reads memory
-    JUMP_LOOP,  # jumps through memory
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "main:\n movl $7, %ecx\n1: jmp 1b",  # one instruction
+        "main:\n1: movl %ebx, %eax\n cmpl $5, %eax\n jne 1b\n cli",  # three: grants end mid-iteration
+        FLAG_LOOP,  # reads memory
+        JUMP_LOOP,  # jumps through memory
+    ],
+)
 @pytest.mark.parametrize("budget", [QUANTUM, 1_000_003, 333_334])
 def test_resumed_grants_count_like_probing_ones(guest, body: str, budget: int) -> None:
     fast, ref = pair(guest, body)
@@ -98,9 +101,11 @@ def test_interrupt_injected_between_grants_is_delivered(guest) -> None:
     The handler changes only the memory the loop jumps through and returns into the loop with the
     registers it had: only the kept memory tells the resumed loop from the proven one.
     """
-    body = ("main:\n SETUP\n SETGATE 0x90, h90\n movl $0, %ebx\n movl $1, %ecx\n HC 15\n HC 42\n"
-            f" movl $1f, {SHARED:#x}\n1: jmp *{SHARED:#x}\n2: cli\n"
-            f"h90: movl $2b, {SHARED:#x}\n IRET_ENTRY")
+    body = (
+        "main:\n SETUP\n SETGATE 0x90, h90\n movl $0, %ebx\n movl $1, %ecx\n HC 15\n HC 42\n"
+        f" movl $1f, {SHARED:#x}\n1: jmp *{SHARED:#x}\n2: cli\n"
+        f"h90: movl $2b, {SHARED:#x}\n IRET_ENTRY"
+    )
     fast, ref = pair(guest, body)
     hw = 0
     for _ in range(5):

@@ -53,7 +53,7 @@ def make_cpu(tmp_path: Path, body: str, name: str, *, khz: int = 1000, **kw: boo
 def words(cpu: VCpu) -> tuple[int, int, int, int, int]:
     """First rdtsc, second rdtsc, get_time (µs), rdtscp, rdtscp's ECX."""
     raw = cpu.read_guest(DATA, 36)
-    q = [int.from_bytes(raw[i:i + 8], "little") for i in (0, 8, 16, 24)]
+    q = [int.from_bytes(raw[i : i + 8], "little") for i in (0, 8, 16, 24)]
     return q[0], q[1], q[2], q[3], int.from_bytes(raw[32:36], "little")
 
 
@@ -90,7 +90,7 @@ def test_rdtsc_monotonic_across_runs_and_resumes(tmp_path: Path) -> None:
     for budget in (7, 1, 50, 3, 1000):
         hw += cpu.run(budget, hw).cycles
     raw = cpu.read_guest(DATA, 256)
-    values = [int.from_bytes(raw[i:i + 4], "little") for i in range(0, 256, 4)]
+    values = [int.from_bytes(raw[i : i + 4], "little") for i in range(0, 256, 4)]
     assert values == [2 + 5 * i for i in range(64)]  # jmp main, rdtsc; then 5 instructions per turn
 
 

@@ -22,17 +22,21 @@ def u32(cpu, addr: int) -> int:
 
 # -- exceptions ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("code", "event", "trap"), [
-    ("xorl %ecx, %ecx\n divl %ecx", 6, 0),
-    ("ud2", 12, 6),
-    ("cli", 19, 13),
-    ("sti", 19, 13),
-    ("hlt", 19, 13),
-    ("inb $0x60, %al", 19, 13),
-    ("movl %cr0, %eax", 19, 13),
-    ("lidt idtr", 19, 13),
-    ("fld1", 13, 7),  # x87 without the fp flag
-])
+
+@pytest.mark.parametrize(
+    ("code", "event", "trap"),
+    [
+        ("xorl %ecx, %ecx\n divl %ecx", 6, 0),
+        ("ud2", 12, 6),
+        ("cli", 19, 13),
+        ("sti", 19, 13),
+        ("hlt", 19, 13),
+        ("inb $0x60, %al", 19, 13),
+        ("movl %cr0, %eax", 19, 13),
+        ("lidt idtr", 19, 13),
+        ("fld1", 13, 7),  # x87 without the fp flag
+    ],
+)
 def test_cpu_exceptions(guest, code: str, event: int, trap: int) -> None:
     cpu = guest(f"main:\n nop\nfault:\n {code}\n jmp main")
     r = cpu.run(1000, 0)
@@ -65,22 +69,24 @@ def test_granted_io_port_is_emulated(guest) -> None:
 @pytest.mark.parametrize("native_hooks", [True, False])
 def test_ungranted_port_in_mid_block_faults_at_the_in(guest, native_hooks: bool) -> None:
     """The #GP names the in itself, which did not complete; nothing after it ran."""
-    cpu = guest("main:\n movl $5, %ebx\n incl %ebx\n inb $0x60, %al\n incl %ebx\n jmp main",
-                native_hooks=native_hooks)
+    cpu = guest("main:\n movl $5, %ebx\n incl %ebx\n inb $0x60, %al\n incl %ebx\n jmp main", native_hooks=native_hooks)
     r = cpu.run(100, 0)
     assert (r.trap.event, r.trap.pc, r.instructions) == (19, P0_BASE + 2 + 5 + 1, 3)  # jmp, movl, incl
     assert cpu.registers()["ebx"] == 6 and cpu.eip == r.trap.pc
 
 
-@pytest.mark.parametrize(("code", "event", "addr", "err"), [
-    ("movl 0x300000, %eax", 20, 0x300000, 0x4),  # unmapped read
-    (f"movl %eax, {P1_BASE:#x}", 20, P1_BASE, 0x6),  # neighbour's area, write
-    (f"movl %eax, {P0_RO:#x}", 20, P0_RO, 0x7),  # read-only area
-    (f"movl %eax, {PCT_ADDR:#x}", 20, PCT_ADDR, 0x7),  # the PCT
-    ("movl 0xB00000, %eax", 20, 0xB00000, 0x4),  # area flagged unmapped
-    ("movl 0xFC000000, %eax", 4, 0xFC000000, 0x4),
-    ("movl %eax, 0xFFFFF000", 4, 0xFFFFF000, 0x6),
-])
+@pytest.mark.parametrize(
+    ("code", "event", "addr", "err"),
+    [
+        ("movl 0x300000, %eax", 20, 0x300000, 0x4),  # unmapped read
+        (f"movl %eax, {P1_BASE:#x}", 20, P1_BASE, 0x6),  # neighbour's area, write
+        (f"movl %eax, {P0_RO:#x}", 20, P0_RO, 0x7),  # read-only area
+        (f"movl %eax, {PCT_ADDR:#x}", 20, PCT_ADDR, 0x7),  # the PCT
+        ("movl 0xB00000, %eax", 20, 0xB00000, 0x4),  # area flagged unmapped
+        ("movl 0xFC000000, %eax", 4, 0xFC000000, 0x4),
+        ("movl %eax, 0xFFFFF000", 4, 0xFFFFF000, 0x6),
+    ],
+)
 def test_memory_isolation(guest, code: str, event: int, addr: int, err: int) -> None:
     cpu = guest(f"main:\n {code}\n jmp main")
     r = cpu.run(1000, 0)
@@ -140,8 +146,10 @@ def test_chunked_runs_equal_one_run(guest) -> None:
 
 # -- local hypercalls ----------------------------------------------------------------------------------
 
+
 def test_get_time_and_costs(guest) -> None:
-    cpu = guest("""
+    cpu = guest(
+        """
 main:
     movl $0, %ebx
     movl $buf, %ecx
@@ -166,7 +174,9 @@ main:
     .data
 buf: .quad 0, 0
 res: .long 9, 9, 9, 9
-""", sys=make_system(khz=1000))  # 1 MHz: 1 µs per cycle
+""",
+        sys=make_system(khz=1000),
+    )  # 1 MHz: 1 µs per cycle
     r = cpu.run(10_000, hw_cycles=5000)
     assert r.trap.event == 19
     data = cpu.memory.read(P0_BASE + 0x1000, 0)  # noqa: F841 - keep read path exercised
@@ -186,8 +196,10 @@ def _find_data(cpu) -> int:
 
 
 def test_unknown_hypercall_and_vcpuid(guest) -> None:
-    cpu = guest("main:\n HC 44\n movl %eax, %esi\n HC 32\n movl %eax, %edi\n HC 25\n movl %eax, %ebp\n"
-                " HC 20\n movl %eax, %ecx\n movl $0x12345678, %eax\n HC 42\n HC 43\n cli")
+    cpu = guest(
+        "main:\n HC 44\n movl %eax, %esi\n HC 32\n movl %eax, %edi\n HC 25\n movl %eax, %ebp\n"
+        " HC 20\n movl %eax, %ecx\n movl $0x12345678, %eax\n HC 42\n HC 43\n cli"
+    )
     r = cpu.run(1000, 0)
     regs = cpu.registers()
     assert r.trap.event == 19

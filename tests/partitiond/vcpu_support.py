@@ -29,7 +29,10 @@ MEMBLOCK = 0xA00000  # a MemoryBlock device, covered by an area of P0
 def make_system(*, khz: int | None = 1_000_000, p0_flags: int = 0, vcpus: int = 1) -> System:
     """Two partitions with private, read-only, shared and memory-block areas."""
     p0 = Partition(
-        id=0, name="P0", flags=p0_flags, no_vcpus=vcpus,
+        id=0,
+        name="P0",
+        flags=p0_flags,
+        no_vcpus=vcpus,
         areas=(
             Area(P0_BASE, 0x10000),
             Area(P0_RO, 0x1000, AreaFlag.READ_ONLY, name="ro"),
@@ -40,14 +43,19 @@ def make_system(*, khz: int | None = 1_000_000, p0_flags: int = 0, vcpus: int = 
         io_ranges=(IoRange(0x3F8, 8),),
     )
     p1 = Partition(
-        id=1, name="P1", no_vcpus=1,
+        id=1,
+        name="P1",
+        no_vcpus=1,
         areas=(Area(P1_BASE, 0x10000), Area(SHARED, 0x1000, AreaFlag.SHARED, mapped_at=SHARED_P1_VIRT)),
     )
     return System(
-        name="t", version=1, regions=(Region("ram", 0, 0x10000000),),
+        name="t",
+        version=1,
+        regions=(Region("ram", 0, 0x10000000),),
         processors=(Processor(0, khz),),
         devices=(Device("MemoryBlock", "blk", start=MEMBLOCK, size=0x2000),),
-        hypervisor=Hypervisor(area_size=0x100000), partitions=(p0, p1),
+        hypervisor=Hypervisor(area_size=0x100000),
+        partitions=(p0, p1),
     )
 
 
@@ -56,9 +64,26 @@ def assemble(out_dir: Path, body: str, name: str = "guest", header: str = "HDR")
     src = out_dir / f"{name}.S"
     src.write_text(f'#include "prelude.S"\n{header}\n{body}\n')
     elf = out_dir / f"{name}.elf"
-    res = run_zig(["cc", "-target", "x86-freestanding-none", "-mcpu=i686", "-ffreestanding", "-nostdlib",
-                   "-I", str(GUESTS), "-T", str(GUESTS / "guest.ld"), "-Wl,-e,start", "-Wl,-u,start",
-                   "-Wl,--build-id=none", "-o", str(elf), str(src)])
+    res = run_zig(
+        [
+            "cc",
+            "-target",
+            "x86-freestanding-none",
+            "-mcpu=i686",
+            "-ffreestanding",
+            "-nostdlib",
+            "-I",
+            str(GUESTS),
+            "-T",
+            str(GUESTS / "guest.ld"),
+            "-Wl,-e,start",
+            "-Wl,-u,start",
+            "-Wl,--build-id=none",
+            "-o",
+            str(elf),
+            str(src),
+        ]
+    )
     if res.returncode != 0:
         raise RuntimeError(f"assembling {src} failed:\n{res.stderr}")
     return elf

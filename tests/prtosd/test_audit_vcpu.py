@@ -42,7 +42,9 @@ def test_local_hypercalls_and_the_timer_irq_are_audited(tmp_path: Path) -> None:
     ev = [(r.event_id >> 8, r.event_id & 0xFF) for r in audit]
 
     def begins(nr: int) -> list[Record]:
-        return [r for r, e in zip(audit, ev, strict=True) if e == (MOD_HCALLS, HCALL_BEGIN) and r.payload[0] >> 16 == nr]
+        return [
+            r for r, e in zip(audit, ev, strict=True) if e == (MOD_HCALLS, HCALL_BEGIN) and r.payload[0] >> 16 == nr
+        ]
 
     get_time = begins(9)
     assert len(get_time) == 2 and {r.payload[1] for r in get_time} == {0}  # the HW clock
@@ -78,8 +80,9 @@ def test_shipments_of_concurrent_grants_are_stored_in_virtual_time_order(tmp_pat
     from prtosd.timeline import RunRecorder
 
     trace = TraceService({}, {}, LogStream(bytearray(64 * 1024)))
-    system = SimpleNamespace(name="t", processors=(0, 1), partitions=(), hypervisor=SimpleNamespace(
-        trace=HypervisorTrace("hyptr", 0b11)))
+    system = SimpleNamespace(
+        name="t", processors=(0, 1), partitions=(), hypervisor=SimpleNamespace(trace=HypervisorTrace("hyptr", 0b11))
+    )
     sup = SimpleNamespace(system=system, trace=trace, run_dir=tmp_path, stats=SimpleNamespace(rejected=0))
     obs = RunRecorder(sup)  # type: ignore[arg-type]
     cpu1 = pack_event(30, MOD_HCALLS, HCALL_BEGIN, 9 << 16 | 2) + pack_event(50, MOD_IRQS, IRQ_EMUL, 224)

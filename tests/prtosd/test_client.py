@@ -175,7 +175,9 @@ def test_unauthorised_client_is_refused_and_counted(prtosd_system) -> None:
 def test_follow_keeps_up_when_the_hm_log_wraps(prtosd_system) -> None:
     hm = '<HealthMonitor><Event name="PRTOS_HM_EV_X86_GENERAL_PROTECTION" action="PRTOS_HM_AC_IGNORE" log="yes"/></HealthMonitor>'
     xml = system_xml([{"name": "F", "source": "hm_refault.c", "hm": hm}], [(0, 2, 0)], 4)
-    sys = prtosd_system(xml.replace('name="hmlog" start="0x2000000" size="64KB"', 'name="hmlog" start="0x2000000" size="4KB"'))
+    sys = prtosd_system(
+        xml.replace('name="hmlog" start="0x2000000" size="64KB"', 'name="hmlog" start="0x2000000" size="4KB"')
+    )
     capacity = sys.client.hm_log()["capacity"]  # 112 records; F faults once per virtual µs
     st = sys.run_until(300)
     assert st["num_of_hm_events"] > capacity + 3  # the log is full and has wrapped

@@ -807,7 +807,9 @@ def test_run_dir_physical_round_trip(system: System, tmp_path: Path) -> None:
 # -- calls completed on port credit (prtosd.credits) ---------------------------------------------
 
 
-def test_logged_calls_change_what_the_calls_change_without_touching_guest_memory(system: System, tmp_path: Path) -> None:
+def test_logged_calls_change_what_the_calls_change_without_touching_guest_memory(
+    system: System, tmp_path: Path
+) -> None:
     """A replayed send takes the logged bytes, a replayed receive writes nothing: the rest is the same."""
     from prtosd.objdir import Descriptor
 

@@ -64,7 +64,9 @@ def edge_system(processors: str, trace: str = "") -> str:
 
 
 def _cpu(cpu: int, slots: list[tuple[int, int, int]]) -> str:
-    xml = "".join(f'<Slot id="{j}" start="{s}ms" duration="{d}ms" partitionId="{p}"/>' for j, (s, d, p) in enumerate(slots))
+    xml = "".join(
+        f'<Slot id="{j}" start="{s}ms" duration="{d}ms" partitionId="{p}"/>' for j, (s, d, p) in enumerate(slots)
+    )
     return f'<Processor id="{cpu}"><CyclicPlanTable><Plan id="0" majorFrame="10ms">{xml}</Plan></CyclicPlanTable></Processor>'
 
 

@@ -71,7 +71,14 @@ def counters_reach(system, **least: int) -> dict[str, int]:
 
 def test_status_and_halt_over_tcp_with_an_authorised_key(prtosd_system, keys: Path) -> None:
     system, endpoint = start_tcp(prtosd_system, keys)
-    tcp = ["--connect", endpoint, "--key", str(keys / "clients" / "ops.key_secret"), "--server-key", str(keys / "server.key")]
+    tcp = [
+        "--connect",
+        endpoint,
+        "--key",
+        str(keys / "clients" / "ops.key_secret"),
+        "--server-key",
+        str(keys / "server.key"),
+    ]
 
     with Client.connect_tcp(endpoint, keys / "clients" / "ops.key_secret", keys / "server.key") as client:
         assert client.run_until(3_000)["vtime_us"] == 3_000  # no run token: the key is the credential
@@ -101,7 +108,9 @@ def test_refused_clients_get_a_clear_error_and_are_counted(prtosd_system, keys: 
     assert (res.returncode, res.stdout) == (4, "")
     assert "refused the client key: key not authorised" in res.stderr and "Traceback" not in res.stderr
 
-    res = prtosctl("--connect", endpoint, "--key", ops, "--server-key", str(tmp_path / "other" / "server.key"), "status")
+    res = prtosctl(
+        "--connect", endpoint, "--key", ops, "--server-key", str(tmp_path / "other" / "server.key"), "status"
+    )
     assert res.returncode == 4
     assert f"no answer from {endpoint}: key not authorised or wrong server key?" in res.stderr
 
@@ -210,8 +219,12 @@ def test_prtosctl_connect_option_errors(keys: Path, tmp_path: Path) -> None:
     server = str(keys / "server.key")
     res = prtosctl("--connect", "tcp://127.0.0.1:9", "status")
     assert res.returncode == 2 and "--connect needs --key" in res.stderr
-    res = prtosctl("--connect", "tcp://127.0.0.1:9", "--key", str(tmp_path / "nope.key_secret"), "--server-key", server, "status")
+    res = prtosctl(
+        "--connect", "tcp://127.0.0.1:9", "--key", str(tmp_path / "nope.key_secret"), "--server-key", server, "status"
+    )
     assert res.returncode == 2 and "cannot read key file" in res.stderr
-    res = prtosctl("--connect", "127.0.0.1:9", "--key", str(keys / "clients" / "ops.key_secret"), "--server-key", server, "status")
+    res = prtosctl(
+        "--connect", "127.0.0.1:9", "--key", str(keys / "clients" / "ops.key_secret"), "--server-key", server, "status"
+    )
     assert res.returncode == 2 and "expected tcp://HOST:PORT" in res.stderr
     assert "Traceback" not in res.stderr

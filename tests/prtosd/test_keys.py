@@ -39,7 +39,6 @@ def test_bad_client_name_and_missing_files(tmp_path: Path) -> None:
         load_pair(tmp_path / "nope.key_secret")
 
 
-
 def test_curve_accepts_authorised_and_refuses_others(tmp_path: Path) -> None:
     generate(tmp_path / "k", ["good"])
     generate(tmp_path / "other", ["bad"])
